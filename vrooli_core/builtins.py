@@ -1,0 +1,27 @@
+"""The kernel's builtin plugin, registered before any entry point (so plugins can replace a builtin)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from vrooli_core.plugins import hookimpl
+
+
+@hookimpl
+def vrooli_register_storage_backends() -> Iterable[type]:
+    from vrooli_core.storage.memory import MemoryStorage
+
+    return [MemoryStorage]
+
+
+@hookimpl
+def vrooli_register_strategies() -> Iterable[type]:
+    from vrooli_core.execution.deterministic import DeterministicStrategy
+
+    return [DeterministicStrategy]
+
+
+@hookimpl
+def vrooli_register_tools() -> Iterable[Any]:
+    return []

@@ -1,0 +1,522 @@
+"""The Engine: load routines, run them, and let people and systems interact with running runs."""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+import cattrs
+
+from vrooli_core.clock import Clock, SystemClock
+from vrooli_core.engine.children import ChildRuns
+from vrooli_core.engine.mover import RunMover
+from vrooli_core.engine.navigator import Navigator
+from vrooli_core.engine.paths import PathPolicy, PathSelector
+from vrooli_core.engine.runtime import RunRuntime
+from vrooli_core.engine.services import StepServicesMixin
+from vrooli_core.engine.state import RunState, replay
+from vrooli_core.errors import ConfigError, NotFoundError, RoutineError, RunError
+from vrooli_core.events import EventBus
+from vrooli_core.execution.executor import Executor
+from vrooli_core.execution.safety import SafetyCheck
+from vrooli_core.execution.tools import ToolSpec, tool
+from vrooli_core.model import (
+    Decision,
+    Event,
+    Graph,
+    Limits,
+    Outcome,
+    RoutineDef,
+    RoutineRef,
+    RoutineSource,
+    Run,
+    RunStatus,
+    Wait,
+    WaitKind,
+)
+from vrooli_core.model.events import Decided, RunCancelled, RunCreated, RunPaused, RunResumed, VariablesSet
+from vrooli_core.plugins import PluginHost
+from vrooli_core.serialization import make_converter
+from vrooli_core.storage.base import StorageBackend, StoredRoutine
+from vrooli_core.tracing import get_tracer
+
+RoutineLike = RoutineDef | RoutineSource | str | Path
+
+
+class Engine(RunMover, StepServicesMixin, ChildRuns):
+    """Runs routines. Open one with :meth:`open` (``async with``); :class:`SyncEngine` wraps it for
+    synchronous code.
+
+    Every method that moves a run (``run``, ``complete_task``, ``send_message``, …) returns when the
+    runs it touched rest: completed, failed, cancelled, paused, or waiting for something outside.
+    """
+
+    def __init__(
+        self,
+        storage: StorageBackend,
+        *,
+        host: PluginHost | None = None,
+        clock: Clock | None = None,
+        path_policy: PathPolicy | str = PathPolicy.FIRST,
+        max_concurrency: int = 32,
+        safety_checks: Iterable[str] | None = None,
+        tools: Iterable[Any] = (),
+        converter: cattrs.Converter | None = None,
+        max_cached_runs: int = 10_000,
+    ) -> None:
+        self.host = host or PluginHost.create()
+        self.storage = storage
+        self.converter = converter or make_converter()
+        self.clock: Clock = clock or SystemClock()
+        try:
+            self.path_policy = PathPolicy(path_policy)
+        except ValueError:
+            raise ConfigError(f"unknown path policy {path_policy!r} (first, manual or model)") from None
+        if max_concurrency < 1:
+            raise ConfigError("max_concurrency must be at least 1")
+        self.max_concurrency = max_concurrency
+        self.max_cached_runs = max_cached_runs
+        self.bus = EventBus()
+        self.tracer = get_tracer()
+        self.tools: dict[str, ToolSpec] = dict(self.host.tools())
+        for fn in tools:
+            self.register_tool(fn)
+        checks = self.host.safety_checks()
+        names = list(checks) if safety_checks is None else list(safety_checks)
+        self.safety_checks: list[SafetyCheck] = [checks[n]() for n in names]
+        self.executor = Executor({name: cls() for name, cls in self.host.strategies().items()})
+        self._navigators: dict[str, Navigator] = {}
+        self._graphs: dict[tuple[str, str], Graph] = {}
+        self._runs: dict[str, RunRuntime] = {}
+        self._summary_seq: dict[str, int] = {}
+        self._timers: list[tuple[float, str, str]] = []
+        self._timer_wake: anyio.Event | None = None
+        self._selector: PathSelector | None = None
+        self._tg: Any = None
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, store: str | StorageBackend = "memory://", **kwargs: Any) -> AsyncIterator[Engine]:
+        """Open storage (a URL, or a backend instance), start the timer service, yield the engine."""
+        host: PluginHost = kwargs.pop("host", None) or PluginHost.create()
+        converter = kwargs.pop("converter", None) or make_converter()
+        host.configure_converter(converter)
+        storage = store if isinstance(store, StorageBackend) else open_storage(host, store, converter)
+        await storage.open()
+        try:
+            engine = cls(storage, host=host, converter=converter, **kwargs)
+            await engine._load_timers()
+            async with anyio.create_task_group() as tg:
+                engine._tg = tg
+                if not hasattr(engine.clock, "advance"):  # a real clock: fire timers in the background
+                    tg.start_soon(engine._timer_service)
+                try:
+                    yield engine
+                finally:
+                    engine._tg = None
+                    tg.cancel_scope.cancel()
+        finally:
+            await storage.close()
+
+    def register_tool(self, fn: Any) -> ToolSpec:
+        spec = fn if isinstance(fn, ToolSpec) else getattr(fn, "__vrooli_tool__", None) or tool(fn).__vrooli_tool__
+        self.tools[spec.name] = spec
+        return spec
+
+    # -- routines -----------------------------------------------------------------------------
+
+    def navigator(self, name: str) -> Navigator:
+        nav = self._navigators.get(name)
+        if nav is None:
+            nav = self._navigators[name] = self.host.navigators()[name]()
+        return nav
+
+    def parse(self, source: RoutineLike, *, format: str | None = None) -> tuple[Navigator, Graph, RoutineSource]:
+        """Parse a routine (a path, a :class:`RoutineSource`, or routine text with ``format``)."""
+        src = _as_source(source, format)
+        if src.format:
+            nav = self.navigator(src.format)
+        else:
+            names = [n for n in self.host.navigators() if self.navigator(n).accepts(src)]
+            if not names:
+                installed = ", ".join(f"{n} ({', '.join(c.suffixes) or 'by content'})" for n, c in self.host.navigators().items())
+                raise RoutineError(
+                    f"no installed navigator reads this file (installed: {installed or 'none'}); "
+                    "install the plugin for its format (e.g. vrooli-bpmn for .bpmn files) or pass its format",
+                    source=src.path,
+                )
+            nav = self.navigator(names[0])
+        graph = nav.load(src)
+        if graph.routine.format != nav.name:
+            graph = attrs.evolve(graph, routine=attrs.evolve(graph.routine, format=nav.name))
+        return nav, graph, src
+
+    async def load(self, source: RoutineLike, *, format: str | None = None) -> RoutineDef:
+        """Parse and register a routine version. Without a declared version, the same content keeps its
+        version and changed content becomes the next one (1, 2, …)."""
+        _, graph, src = self.parse(source, format=format)
+        routine = graph.routine
+        if not routine.version:
+            known = await self.storage.list_routines(routine.id)
+            same = [r for r in known if r.content_hash == routine.content_hash]
+            version = same[-1].version if same else str(1 + max((int(r.version) for r in known if r.version.isdigit()), default=0))
+            routine = attrs.evolve(routine, version=version)
+            graph = attrs.evolve(graph, routine=routine)
+        await self.storage.put_routine(StoredRoutine(routine, src.text, src.path))
+        self._graphs[(routine.id, routine.version)] = graph
+        return routine
+
+    async def graph(self, routine_id: str, version: str) -> Graph:
+        graph = self._graphs.get((routine_id, version))
+        if graph is None:
+            stored = await self.storage.get_routine(routine_id, version)
+            nav = self.navigator(stored.routine.format)
+            graph = nav.load(RoutineSource(stored.source, stored.path, stored.routine.format))
+            graph = attrs.evolve(graph, routine=stored.routine)
+            self._graphs[(routine_id, version)] = graph
+        return graph
+
+    async def latest(self, routine_id: str) -> RoutineDef:
+        versions = await self.storage.list_routines(routine_id)
+        if not versions:
+            raise NotFoundError(f"no routine {routine_id!r} is registered")
+        return max(versions, key=lambda r: (r.version.isdigit(), int(r.version) if r.version.isdigit() else 0, r.version))
+
+    # -- starting runs ------------------------------------------------------------------------
+
+    async def start(
+        self,
+        routine: RoutineLike,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        limits: Limits | None = None,
+        labels: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Create a run and let it move in the background; returns its record at once."""
+        rt = await self._create(routine, inputs, limits=limits, labels=labels, run_id=run_id)
+        self._spawn(rt)
+        return rt.state.summary()
+
+    async def run(
+        self,
+        routine: RoutineLike,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        limits: Limits | None = None,
+        labels: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Create a run and move it until it rests (completed, failed, paused or waiting)."""
+        rt = await self._create(routine, inputs, limits=limits, labels=labels, run_id=run_id)
+        await self._kick(rt)
+        return await self._settled(rt)
+
+    async def _create(
+        self,
+        routine: RoutineLike,
+        inputs: Mapping[str, Any] | None,
+        *,
+        limits: Limits | None = None,
+        labels: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        parent: tuple[str, str] | None = None,
+    ) -> RunRuntime:
+        definition = routine if isinstance(routine, RoutineDef) else await self.load(routine)
+        graph = await self.graph(definition.id, definition.version)
+        inputs = dict(inputs or {})
+        _validate_inputs(graph.routine, inputs)
+        ref = RoutineRef(definition.id, definition.version, definition.content_hash, definition.format)
+        created = RunCreated(ref, inputs, limits or Limits(), parent[0] if parent else None, parent[1] if parent else None, dict(labels or {}))
+        run_id = run_id or uuid.uuid4().hex
+        now = self.clock.now()
+        state = RunState.created(run_id, now, created)
+        state.seq = 1
+        rt = RunRuntime(state, graph, self.navigator(definition.format))
+        from vrooli_core.storage.base import Commit
+
+        await self.storage.commit(Commit(run_id, (Event(run_id, 1, now, created),), state.summary()))
+        self._runs[run_id] = rt
+        decision, err = await self._start_decision(rt)
+        async with rt.lock:
+            fx = await self._record_decision(rt, Decided("start", decision or Decision()), decision)
+            if err is not None:
+                fx.status_changed |= (await self._fail(rt, err)).status_changed
+        await self._after(rt, fx)
+        return rt
+
+    async def _start_decision(self, rt: RunRuntime) -> tuple[Decision | None, Any]:
+        from vrooli_core.engine.mover import _nav_error
+
+        try:
+            decision = rt.nav.start(rt.graph, rt.view)
+            if hasattr(decision, "__await__"):
+                decision = await decision
+            self._check_decision(rt, decision)
+            return decision, None
+        except Exception as exc:  # plugin boundary: the run fails with the navigator's error
+            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", None)
+
+    def _spawn(self, rt: RunRuntime) -> None:
+        if self._tg is None:
+            raise RunError("Engine.start needs an engine opened with Engine.open (it owns the background tasks)")
+        self._tg.start_soon(self._kick, rt)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get_run(self, run_id: str) -> Run:
+        rt = self._runs.get(run_id)
+        return rt.state.summary() if rt is not None else await self.storage.get_run(run_id)
+
+    async def list_runs(self, **filters: Any) -> list[Run]:
+        return await self.storage.list_runs(**filters)
+
+    async def history(self, run_id: str) -> list[Event]:
+        return await self.storage.read_events(run_id)
+
+    async def variables(self, run_id: str) -> dict[str, Any]:
+        return dict((await self._runtime(run_id)).state.variables)
+
+    async def tasks(self, run_id: str | None = None) -> list[Wait]:
+        """Open human tasks (person tasks, approvals, path choices)."""
+        return await self.storage.find_waits(kinds=(WaitKind.HUMAN, WaitKind.CHOICE), run_id=run_id)
+
+    def subscribe(self, callback: Callable[[Event], None], *, run_id: str | None = None, types: Iterable[str] | None = None) -> Callable[[], None]:
+        return self.bus.subscribe(callback, run_id=run_id, types=types)
+
+    async def wait(self, run_id: str, *, finished: bool = False, timeout: float | None = None) -> Run:
+        """Wait until the run rests (or, with ``finished``, until it completes, fails or is cancelled)."""
+        with anyio.fail_after(timeout):
+            while True:
+                rt = await self._runtime(run_id)
+                await rt.rested.wait()
+                run = rt.state.summary()
+                if not finished or run.status.finished:
+                    return run
+                done = anyio.Event()
+                unsubscribe = self.bus.subscribe(lambda ev: done.set(), run_id=run_id, types=("run.completed", "run.failed", "run.cancelled"))
+                try:
+                    if not rt.state.status.finished:
+                        await done.wait()
+                finally:
+                    unsubscribe()
+
+    # -- interacting --------------------------------------------------------------------------
+
+    async def complete_task(self, task_id: str, output: Any = None) -> Run:
+        """Answer a human task (a person task's form, an approval, a path choice)."""
+        wait = await self.storage.get_wait(task_id)
+        rt = await self._runtime(wait.run_id)
+        output = _check_task_answer(wait, output)
+        await self._resolve(rt, task_id, Outcome(output=output))
+        await self._kick(rt)
+        return await self._settled(rt)
+
+    async def send_message(self, name: str, payload: Any = None, *, correlation: str | None = None, all: bool = False) -> list[Run]:
+        """Deliver a message to the run waiting for it (``correlation`` narrows the match). A message
+        that matches several runs is refused unless ``all``; one that matches none is dropped (the
+        returned list is empty)."""
+        waits = await self.storage.find_waits(kinds=(WaitKind.MESSAGE,), name=name, correlation=correlation)
+        first: dict[str, Wait] = {}
+        for w in waits:
+            first.setdefault(w.run_id, w)
+        if len(first) > 1 and not all:
+            raise RunError(f"message {name!r} matches {len(first)} runs; give a correlation key or all=True")
+        return await self._resolve_many(first.values(), payload)
+
+    async def send_signal(self, name: str, payload: Any = None) -> list[Run]:
+        """Broadcast a signal to every wait for it."""
+        return await self._resolve_many(await self.storage.find_waits(kinds=(WaitKind.SIGNAL,), name=name), payload)
+
+    async def _resolve_many(self, waits: Iterable[Wait], payload: Any) -> list[Run]:
+        touched: dict[str, RunRuntime] = {}
+        for w in waits:
+            rt = await self._runtime(w.run_id)
+            if w.id in rt.state.waits:
+                await self._resolve(rt, w.id, Outcome(output=payload))
+                touched[rt.run_id] = rt
+        return [await self._settle_kicked(rt) for rt in touched.values()]
+
+    async def set_variables(self, run_id: str, values: Mapping[str, Any], reason: str = "") -> Run:
+        rt = await self._runtime(run_id)
+        async with rt.lock:
+            fx = await self._record(rt, VariablesSet(dict(values), reason))
+        await self._after(rt, fx)
+        return await self._settle_kicked(rt)
+
+    async def advance_clock(self, seconds: float) -> None:
+        """Move a fake clock forward and fire the timers that fall due, in order."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise ConfigError("advance_clock needs an engine opened with a FakeClock")
+        advance(seconds)
+        await self._fire_due()
+
+    async def pause(self, run_id: str, reason: str = "") -> Run:
+        rt = await self._runtime(run_id)
+        if rt.state.status.finished or rt.state.status is RunStatus.PAUSED:
+            raise RunError(f"cannot pause a {rt.state.status} run", run_id=run_id)
+        async with rt.lock:
+            fx = await self._record(rt, RunPaused(reason or "paused"))
+        await self._after(rt, fx)
+        return await self._settled(rt)
+
+    async def resume(self, run_id: str, *, limits: Limits | None = None) -> Run:
+        """Continue a paused run (optionally with new limits), or a run loaded after a restart."""
+        rt = await self._runtime(run_id)
+        st = rt.state
+        if st.status.finished:
+            raise RunError(f"cannot resume a {st.status} run", run_id=run_id)
+        if st.status is RunStatus.PAUSED:
+            async with rt.lock:
+                fx = await self._record(rt, RunResumed(limits))
+            rt.ready.clear()
+            await self._after(rt, fx)
+        return await self._settle_kicked(rt)
+
+    async def cancel(self, run_id: str, reason: str = "") -> Run:
+        rt = await self._runtime(run_id)
+        if rt.state.status.finished:
+            raise RunError(f"cannot cancel a {rt.state.status} run", run_id=run_id)
+        async with rt.lock:
+            fx = await self._record(rt, RunCancelled(reason or "cancelled"))
+        await self._after(rt, fx)
+        return await self._settled(rt)
+
+    async def emergency_stop(self, *, run_id: str | None = None, labels: Mapping[str, str] | None = None, reason: str = "emergency stop") -> list[str]:
+        """Cancel every unfinished run of a scope: one run (and its children), runs with ``labels``
+        (``{"team": …}``, ``{"swarm": …}``), or, with neither, all runs."""
+        if run_id is not None:
+            targets = [run_id]
+        else:
+            live = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
+            targets = [r.id for r in await self.storage.list_runs(status=live, labels=labels, limit=1_000_000)]
+        stopped = []
+        for rid in targets:
+            rt = await self._runtime(rid)
+            if not rt.state.status.finished:
+                await self.cancel(rid, reason)
+                stopped.append(rid)
+        return stopped
+
+    async def _settled(self, rt: RunRuntime) -> Run:
+        await rt.rested.wait()
+        return rt.state.summary()
+
+    async def _settle_kicked(self, rt: RunRuntime) -> Run:
+        await self._kick(rt)
+        return await self._settled(rt)
+
+    # -- loading runs from storage ------------------------------------------------------------
+
+    async def _runtime(self, run_id: str) -> RunRuntime:
+        rt = self._runs.get(run_id)
+        if rt is not None and not rt.broken:
+            return rt
+        run = await self.storage.get_run(run_id)
+        snap = await self.storage.load_snapshot(run_id)
+        state = None
+        after = 0
+        if snap is not None:
+            after, data = snap
+            state = RunState.from_snapshot(self.converter, dict(data))
+        events = await self.storage.read_events(run_id, after=after)
+        state = replay(run_id, events, state)
+        graph = await self.graph(run.routine.id, run.routine.version)
+        rt = RunRuntime(state, graph, self.navigator(run.routine.format))
+        if not state.status.finished and state.status is not RunStatus.PAUSED:
+            rt.ready.extend(state.ready_tokens())
+            state.status = RunStatus.RUNNING if rt.ready else RunStatus.WAITING
+        self._runs[run_id] = rt
+        self._summary_seq[run_id] = run.last_seq if run.status is state.status else -1
+        return rt
+
+    # -- timers -------------------------------------------------------------------------------
+
+    async def _load_timers(self) -> None:
+        for w in await self.storage.find_waits(kinds=(WaitKind.TIMER,)):
+            heapq.heappush(self._timers, (w.spec.due or 0.0, w.id, w.run_id))
+
+    async def _fire_due(self) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= self.clock.now():
+            due, wait_id, run_id = heapq.heappop(timers)
+            try:
+                rt = await self._runtime(run_id)
+            except NotFoundError:
+                continue
+            if wait_id in rt.state.waits and not rt.state.status.finished:
+                await self._resolve(rt, wait_id, Outcome(output={"due": due}))
+                await self._settle_kicked(rt)
+
+    async def _timer_service(self) -> None:
+        while True:
+            self._timer_wake = anyio.Event()
+            delay = self._timers[0][0] - self.clock.now() if self._timers else None
+            if delay is not None and delay <= 0:
+                await self._fire_due()
+                continue
+            with anyio.move_on_after(delay):
+                await self._timer_wake.wait()
+
+
+def open_storage(host: PluginHost, url: str, converter: cattrs.Converter) -> StorageBackend:
+    scheme = url.split(":", 1)[0]
+    for backend in host.storage_backends().values():
+        if scheme in backend.schemes:
+            return backend.from_url(url, converter=converter)
+    known = sorted(s for b in host.storage_backends().values() for s in b.schemes)
+    raise ConfigError(f"no storage backend for {url!r} (schemes: {', '.join(known)}); install vrooli-sqlalchemy for sqlite:// and postgresql://")
+
+
+def _as_source(source: RoutineLike, format: str | None) -> RoutineSource:
+    if isinstance(source, RoutineSource):
+        return attrs.evolve(source, format=format) if format else source
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096 and Path(source).is_file()):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RoutineError(f"cannot read routine: {exc}", source=str(path)) from exc
+        return RoutineSource(text, str(path), format)
+    if isinstance(source, str) and format:
+        return RoutineSource(source, None, format)
+    raise RoutineError(f"no such routine file: {source!r}" if isinstance(source, str) and "\n" not in source else "routine text needs a format")
+
+
+def _validate_inputs(routine: RoutineDef, inputs: Mapping[str, Any]) -> None:
+    schema = routine.inputs
+    if not schema:
+        return
+    from jsonschema.validators import validator_for
+
+    errors = list(validator_for(schema)(schema).iter_errors(dict(inputs)))
+    if errors:
+        problems = "; ".join(((".".join(map(str, e.path)) + ": ") if e.path else "") + e.message for e in errors)
+        raise RunError(f"inputs of routine {routine.id!r} are invalid: {problems}", code="invalid_inputs")
+
+
+def _check_task_answer(wait: Wait, output: Any) -> Any:
+    """Check a person's answer against the task; returns it (a path choice as the option string)."""
+    spec = wait.spec
+    if spec.kind is WaitKind.CHOICE:
+        answer = output.get("choice") if isinstance(output, Mapping) else output
+        if answer not in spec.options:
+            raise RunError(f"task {wait.id}: {answer!r} is not one of {', '.join(spec.options)}", run_id=wait.run_id, code="invalid_answer")
+        return answer
+    schema = spec.form.get("schema")
+    if schema:
+        from jsonschema.validators import validator_for
+
+        errors = list(validator_for(schema)(schema).iter_errors(output))
+        if errors:
+            raise RunError(f"task {wait.id}: answer does not match its form: " + "; ".join(e.message for e in errors), run_id=wait.run_id, code="invalid_answer")
+    return output

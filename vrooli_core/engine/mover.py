@@ -1,0 +1,518 @@
+"""Moving runs: recording transitions, scheduling ready tokens, executing steps, resolving waits.
+
+Every transition is recorded through the storage backend *before* anything that depends on it runs:
+:meth:`RunMover._record` applies an event to the in-memory state, commits it, and only then are the
+tokens it made ready handed to workers.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from vrooli_core.engine.runtime import RunRuntime
+from vrooli_core.engine.state import Effects, apply
+from vrooli_core.errors import NavigatorError, NotFoundError, VrooliError
+from vrooli_core.execution.strategy import StepContext
+from vrooli_core.model import (
+    Decision,
+    ErrorInfo,
+    Event,
+    IOMapping,
+    Outcome,
+    OutcomeStatus,
+    RunStatus,
+    StepDef,
+    StepKind,
+    Token,
+    Wait,
+    WaitKind,
+    WaitSpec,
+)
+from vrooli_core.model.events import (
+    LimitReached,
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    StepCompleted,
+    StepRetrying,
+    StepStarted,
+    WaitResolved,
+)
+from vrooli_core.storage.base import Commit
+
+if TYPE_CHECKING:
+    from vrooli_core.engine.engine import Engine
+
+OK = Outcome()
+_RUNNING = RunStatus.RUNNING
+
+
+class StepStopped(VrooliError):
+    """Raised inside a step when its run was paused, failed or cancelled under it."""
+
+
+class RunMover:
+    """The engine's internals for moving runs (mixed into :class:`~vrooli_core.engine.Engine`)."""
+
+    # -- recording ----------------------------------------------------------------------------
+
+    async def _record(self: Engine, rt: RunRuntime, payload: Any) -> Effects:
+        """Apply ``payload`` as the run's next event and commit it. Call with ``rt.lock`` held."""
+        st = rt.state
+        ev = Event(st.run_id, st.seq + 1, self.clock.now(), payload)
+        fx = apply(st, ev)
+        try:
+            await self.storage.commit(
+                Commit(
+                    st.run_id,
+                    (ev,),
+                    st.summary() if fx.status_changed else None,
+                    tuple(fx.new_waits),
+                    tuple(fx.dropped_waits),
+                )
+            )
+        except BaseException:
+            # Memory is now ahead of storage: forget this runtime; the next use reloads the run.
+            rt.broken = True
+            self._runs.pop(st.run_id, None)
+            raise
+        if self.bus:
+            self.bus.publish(ev)
+        every = self.storage.snapshot_every
+        if every and ev.seq % every == 0:
+            await self.storage.save_snapshot(st.run_id, ev.seq, st.to_snapshot(self.converter))
+        return fx
+
+    async def _record_decision(self: Engine, rt: RunRuntime, payload: Any, decision: Decision | None) -> Effects:
+        """Record ``payload`` and then, if its decision ends the run, the run's end."""
+        fx = await self._record(rt, payload)
+        st = rt.state
+        if decision is None or st.status.finished:
+            return fx
+        if decision.error is not None:
+            end: Any = RunFailed(decision.error)
+        elif decision.complete or not st.tokens:
+            end = RunCompleted(decision.outputs if decision.outputs is not None else self._outputs(rt))
+        else:
+            return fx
+        return _merge(fx, await self._record(rt, end))
+
+    async def _fail(self: Engine, rt: RunRuntime, error: ErrorInfo) -> Effects:
+        if rt.state.status.finished:
+            return Effects()
+        return await self._record(rt, RunFailed(error))
+
+    # -- after a transition -------------------------------------------------------------------
+
+    async def _after(self: Engine, rt: RunRuntime, fx: Effects) -> None:
+        """Act on a committed transition: cancel, schedule, index, answer choices, notify parents."""
+        for tid in fx.cancelled:
+            scope = rt.running.get(tid)
+            if scope is not None:
+                scope.cancel()
+        if fx.ready:
+            rt.ready.extend(fx.ready)
+            if rt.state.status is RunStatus.WAITING:
+                rt.state.status = _RUNNING
+            rt.poke()
+        for wid in fx.dropped_waits:
+            rt.conditions.discard(wid)
+        for wait in fx.new_waits:
+            kind = wait.spec.kind
+            if kind is WaitKind.TIMER:
+                self._add_timer(wait)
+            elif kind is WaitKind.CONDITION:
+                rt.conditions.add(wait.id)
+            elif kind is WaitKind.CHOICE:
+                await self._choose(rt, wait)
+            elif kind is WaitKind.SUBRUN:
+                await self._start_child_run(rt, wait)
+        if rt.conditions and not rt.state.status.finished:
+            await self._check_conditions(rt)
+        if fx.status_changed and rt.state.status.finished:
+            await self._on_finished(rt)
+
+    def _add_timer(self: Engine, wait: Wait) -> None:
+        heapq.heappush(self._timers, (wait.spec.due or 0.0, wait.id, wait.run_id))
+        if self._timer_wake is not None:
+            self._timer_wake.set()
+
+    # -- driving ------------------------------------------------------------------------------
+
+    async def _kick(self: Engine, rt: RunRuntime) -> None:
+        """Make sure the run moves: drive it here, or wake the driver that already does."""
+        if rt.driving:
+            rt.poke()
+        else:
+            await self._drive(rt)
+
+    async def _drive(self: Engine, rt: RunRuntime) -> None:
+        """Run ready tokens until none is left (the run rests: completed, waiting, paused, …)."""
+        rt.driving = True
+        rt.rested = anyio.Event()
+        try:
+            async with anyio.create_task_group() as tg:
+                while True:
+                    st = rt.state
+                    while rt.ready and st.status is _RUNNING and rt.workers < self.max_concurrency:
+                        if rt.workers == 0 and len(rt.ready) == 1:
+                            # Fast path: a lone ready token runs inline, no task is spawned.
+                            await self._advance(rt, rt.ready.popleft())
+                            continue
+                        rt.workers += 1
+                        tg.start_soon(self._worker, rt)
+                    if rt.workers == 0 and not (rt.ready and st.status is _RUNNING):
+                        break
+                    rt.wake = anyio.Event()
+                    await rt.wake.wait()
+                    rt.wake = None
+        finally:
+            rt.driving = False
+            rt.rested.set()
+        await self._rest(rt)
+
+    async def _worker(self: Engine, rt: RunRuntime) -> None:
+        try:
+            while rt.ready and rt.state.status is _RUNNING:
+                await self._advance(rt, rt.ready.popleft())
+        finally:
+            rt.workers -= 1
+            rt.poke()
+
+    async def _rest(self: Engine, rt: RunRuntime) -> None:
+        """The run stopped moving: store its summary (status, steps, usage) and maybe evict it."""
+        st = rt.state
+        if st.status in (RunStatus.RUNNING, RunStatus.WAITING) and not rt.running:
+            st.status = RunStatus.RUNNING if rt.ready else RunStatus.WAITING
+        if rt.broken or rt.driving:
+            return
+        if self._summary_seq.get(st.run_id) != st.seq:
+            await self.storage.commit(Commit(st.run_id, run=st.summary()))
+            self._summary_seq[st.run_id] = st.seq
+        self._evict()
+
+    def _evict(self: Engine) -> None:
+        runs = self._runs
+        if len(runs) <= self.max_cached_runs:
+            return
+        for run_id in list(runs)[: len(runs) - self.max_cached_runs]:
+            rt = runs[run_id]
+            if not rt.driving and not rt.running and not rt.workers:
+                del runs[run_id]
+                self._summary_seq.pop(run_id, None)
+
+    # -- one token ----------------------------------------------------------------------------
+
+    async def _advance(self: Engine, rt: RunRuntime, tid: str) -> None:
+        st = rt.state
+        token = st.tokens.get(tid)
+        if token is None or st.status is not _RUNNING:
+            return
+        step = rt.graph.steps.get(token.location)
+        if step is None:
+            async with rt.lock:
+                fx = await self._fail(rt, _nav_error(rt, f"token {tid} is at unknown location {token.location!r}", token.location))
+            await self._after(rt, fx)
+            return
+        hit = self._limit_hit(st)
+        if hit is not None:
+            rt.ready.appendleft(tid)
+            await self._limit_reached(rt, *hit)
+            return
+        if step.kind is StepKind.NOOP:
+            await self._complete_step(rt, token, step, OK)
+            return
+        attempt = st.started.get(tid)
+        resumed = attempt is not None  # started before a crash: same attempt, same idempotency key
+        attempt = attempt or 1
+        while True:
+            if not resumed:
+                async with rt.lock:
+                    await self._record(rt, StepStarted(tid, step.id, attempt))
+            resumed = False
+            outcome = await self._execute(rt, token, step, attempt)
+            if outcome is None:  # cancelled, or the run stopped under the step
+                if tid in st.tokens and st.status is RunStatus.PAUSED:
+                    rt.ready.appendleft(tid)
+                return
+            if (
+                outcome.status is OutcomeStatus.FAILED
+                and attempt < step.retry.max_attempts
+                and (not step.retry.retry_on or (outcome.error and outcome.error.code in step.retry.retry_on))
+            ):
+                delay = step.retry.backoff * 2 ** (attempt - 1)
+                async with rt.lock:
+                    await self._record(rt, StepRetrying(tid, step.id, attempt, outcome.error, delay))  # type: ignore[arg-type]
+                if delay:
+                    await self.clock.sleep(delay)
+                if tid not in st.tokens or st.status is not _RUNNING:
+                    return
+                attempt += 1
+                continue
+            break
+        await self._complete_step(rt, token, step, outcome)
+
+    async def _complete_step(self: Engine, rt: RunRuntime, token: Token, step: StepDef, outcome: Outcome) -> None:
+        st = rt.state
+        async with rt.lock:
+            if token.id not in st.tokens:  # cancelled while the step ran
+                return
+            if outcome.status is OutcomeStatus.SUSPENDED:
+                fx = await self._record(rt, StepCompleted(token.id, step.id, outcome))
+            else:
+                writes = self._writes(rt, step, outcome) if outcome.status is OutcomeStatus.COMPLETED else {}
+                if writes:
+                    st.variables.update(writes)
+                decision, err = await self._decide(rt, token, outcome)
+                fx = await self._record_decision(rt, StepCompleted(token.id, step.id, outcome, writes, decision), decision)
+                if err is not None:
+                    fx = _merge(fx, await self._fail(rt, err))
+        await self._after(rt, fx)
+
+    async def _decide(self: Engine, rt: RunRuntime, token: Token, outcome: Outcome) -> tuple[Decision | None, ErrorInfo | None]:
+        try:
+            decision = rt.nav.next(rt.graph, rt.view, token, outcome)
+            if inspect.isawaitable(decision):
+                decision = await decision
+            self._check_decision(rt, decision)
+            return decision, None
+        except Exception as exc:  # plugin boundary: a navigator bug fails the run, history stays intact
+            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", token.location)
+
+    def _check_decision(self: Engine, rt: RunRuntime, decision: Any) -> None:
+        if not isinstance(decision, Decision):
+            raise NavigatorError(f"navigator {rt.nav.name!r} returned {type(decision).__name__}, not a Decision")
+        steps = rt.graph.steps
+        for nt in decision.create:
+            if nt.location not in steps:
+                raise NavigatorError(f"decision creates a token at unknown location {nt.location!r}")
+        for spec in decision.waits:
+            if spec.token not in rt.state.tokens:
+                raise NavigatorError(f"decision registers a wait on unknown token {spec.token!r}")
+
+    async def _execute(self: Engine, rt: RunRuntime, token: Token, step: StepDef, attempt: int) -> Outcome | None:
+        kind = step.kind
+        if kind is StepKind.HUMAN:
+            return Outcome(status=OutcomeStatus.SUSPENDED, wait=_human_wait(step))
+        st = rt.state
+        try:
+            inputs = self._inputs(rt, step)
+        except VrooliError as exc:
+            return Outcome(status=OutcomeStatus.FAILED, error=ErrorInfo.from_exception(exc, element=step.id))
+        if kind is StepKind.SUBROUTINE:
+            return await self._subroutine_step(rt, token, step, attempt, inputs)
+        ctx = StepContext(
+            run_id=st.run_id,
+            token=token,
+            step=step,
+            inputs=inputs,
+            attempt=attempt,
+            idempotency_key=f"{st.run_id}:{token.id}:{step.id}:{attempt}",
+            variables=rt.view.variables,
+            tools=self.tools,
+            clock=self.clock,
+            graph=rt.graph,
+            labels=st.labels,
+            services=self,
+        )
+        runner = None
+        if kind is StepKind.DELEGATE:
+            runner = lambda c: rt.nav.execute(rt.graph, rt.view, token, c)  # noqa: E731
+        with anyio.CancelScope() as scope:
+            rt.running[token.id] = scope
+            try:
+                with self.tracer.start_as_current_span(f"step {step.id}", attributes={"vrooli.run": st.run_id}):
+                    outcome = await self.executor.execute(ctx, runner)
+            finally:
+                rt.running.pop(token.id, None)
+        if scope.cancelled_caught or (outcome.error is not None and outcome.error.code == StepStopped.__name__):
+            return None
+        return outcome
+
+    # -- IO -----------------------------------------------------------------------------------
+
+    def _inputs(self: Engine, rt: RunRuntime, step: StepDef) -> Any:
+        io: IOMapping = rt.nav.io(rt.graph, step.id)
+        variables = rt.state.variables
+        if io.inputs is None:
+            return dict(variables)
+        return {param: _lookup(variables, path, step.id) for param, path in io.inputs.items()}
+
+    def _writes(self: Engine, rt: RunRuntime, step: StepDef, outcome: Outcome) -> dict[str, Any]:
+        io: IOMapping = rt.nav.io(rt.graph, step.id)
+        output = outcome.output
+        if io.outputs is None:
+            if isinstance(output, Mapping):
+                return dict(output)
+            return {} if output is None else {step.id: output}
+        return {var: (_lookup(output, path, step.id) if path else output) for var, path in io.outputs.items()}
+
+    def _outputs(self: Engine, rt: RunRuntime) -> dict[str, Any]:
+        variables = rt.state.variables
+        declared = rt.graph.routine.outputs.get("properties")
+        if declared:
+            return {k: variables[k] for k in declared if k in variables}
+        return dict(variables)
+
+    # -- limits -------------------------------------------------------------------------------
+
+    def _limit_hit(self: Engine, st: Any) -> tuple[str, float, float] | None:
+        lim = st.limits
+        if lim.max_steps is not None and st.steps >= lim.max_steps:
+            return ("max_steps", st.steps, lim.max_steps)
+        if lim.wall_time is not None and self.clock.now() - st.created_at >= lim.wall_time:
+            return ("wall_time", self.clock.now() - st.created_at, lim.wall_time)
+        if lim.max_cost is not None and st.usage.cost >= lim.max_cost:
+            return ("max_cost", st.usage.cost, lim.max_cost)
+        if lim.max_credits is not None and st.usage.credits >= lim.max_credits:
+            return ("max_credits", st.usage.credits, lim.max_credits)
+        return None
+
+    async def _limit_reached(self: Engine, rt: RunRuntime, limit: str, value: float, threshold: float) -> None:
+        st = rt.state
+        async with rt.lock:
+            if st.status is not _RUNNING:
+                return
+            action = st.limits.on_limit
+            fx = await self._record(rt, LimitReached(limit, value, threshold, action))
+            message = f"limit {limit} reached ({value:g} of {threshold:g})"
+            if action == "pause":
+                fx = _merge(fx, await self._record(rt, RunPaused(message)))
+            else:
+                fx = _merge(fx, await self._fail(rt, ErrorInfo(code="limit_exceeded", message=message, type="LimitExceededError", details={"limit": limit})))
+        await self._after(rt, fx)
+
+    # -- waits --------------------------------------------------------------------------------
+
+    async def _resolve(self: Engine, rt: RunRuntime, wait_id: str, outcome: Outcome) -> None:
+        """Resolve a registered wait with ``outcome`` and move its token (or tell the navigator)."""
+        st = rt.state
+        async with rt.lock:
+            wait = st.waits.get(wait_id)
+            if wait is None:
+                raise NotFoundError(f"no open task or wait {wait_id!r} in run {st.run_id}")
+            spec = wait.spec
+            outcome = Outcome(outcome.status, outcome.output, outcome.error, outcome.usage, None, spec.key or spec.name or None)
+            writes: dict[str, Any] = {}
+            decision: Decision | None
+            err = None
+            if not spec.blocking:
+                decision, err = await self._on_event(rt, wait, outcome)
+            elif spec.key.startswith("approval:") and outcome.ok and _approved(outcome.output):
+                decision = None  # approved: the step runs again without asking
+            else:
+                token = st.tokens[wait.token]
+                if spec.key.startswith("approval:"):
+                    outcome = Outcome.failure("approval_rejected", f"a person rejected step {token.location!r}: {outcome.output!r}", element=token.location)
+                elif outcome.ok and _is_step_wait(rt, token, spec):
+                    writes = self._writes(rt, rt.graph.steps[token.location], outcome)
+                    st.variables.update(writes)
+                decision, err = await self._decide(rt, token, outcome)
+            fx = await self._record_decision(rt, WaitResolved(wait_id, outcome, writes, decision), decision)
+            if err is not None:
+                fx = _merge(fx, await self._fail(rt, err))
+        await self._after(rt, fx)
+
+    async def _on_event(self: Engine, rt: RunRuntime, wait: Wait, outcome: Outcome) -> tuple[Decision | None, ErrorInfo | None]:
+        try:
+            decision = rt.nav.on_event(rt.graph, rt.view, wait, outcome)
+            if inspect.isawaitable(decision):
+                decision = await decision
+            self._check_decision(rt, decision)
+            return decision, None
+        except Exception as exc:  # plugin boundary, as in _decide
+            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", wait.spec.key or wait.token)
+
+    async def _check_conditions(self: Engine, rt: RunRuntime) -> None:
+        from vrooli_core.expressions import evaluate
+
+        st = rt.state
+        for wid in sorted(rt.conditions):
+            wait = st.waits.get(wid)
+            if wait is None or st.status.finished:
+                rt.conditions.discard(wid)
+                continue
+            try:
+                hit = bool(evaluate(wait.spec.condition or "False", st.variables, element=wait.spec.key or None))
+            except VrooliError as exc:
+                async with rt.lock:
+                    fx = await self._fail(rt, ErrorInfo.from_exception(exc, code="expression_error", element=wait.spec.key or None))
+                await self._after(rt, fx)
+                return
+            if hit:
+                rt.conditions.discard(wid)
+                await self._resolve(rt, wid, Outcome(output=True))
+
+
+def _merge(a: Effects, b: Effects) -> Effects:
+    a.ready.extend(b.ready)
+    a.cancelled.extend(b.cancelled)
+    a.new_waits.extend(b.new_waits)
+    a.dropped_waits.extend(b.dropped_waits)
+    a.status_changed = a.status_changed or b.status_changed
+    return a
+
+
+def _nav_error(rt: RunRuntime, message: str, element: str | None) -> ErrorInfo:
+    return ErrorInfo(
+        code="navigator_error",
+        message=f"navigator {rt.nav.name!r} failed at {element!r}: {message}",
+        type="NavigatorError",
+        element=element,
+    )
+
+
+def _human_wait(step: StepDef) -> WaitSpec:
+    cfg = step.config
+    form = dict(cfg.get("form") or {})
+    if cfg.get("description"):
+        form.setdefault("description", cfg["description"])
+    return WaitSpec(
+        kind=WaitKind.HUMAN,
+        name=step.name or step.id,
+        options=tuple(cfg.get("options") or ()),
+        form=form,
+        assignee=cfg.get("assignee"),
+    )
+
+
+def _is_step_wait(rt: RunRuntime, token: Token, spec: WaitSpec) -> bool:
+    """Whether the wait is the suspension of the token's own step (its answer is the step's output)."""
+    step = rt.graph.steps.get(token.location)
+    if step is None:
+        return False
+    return (spec.kind is WaitKind.HUMAN and step.kind is StepKind.HUMAN) or (
+        spec.kind is WaitKind.SUBRUN and step.kind is StepKind.SUBROUTINE
+    )
+
+
+def _approved(output: Any) -> bool:
+    if isinstance(output, Mapping):
+        output = output.get("approved", output.get("choice"))
+    return output is True or output in ("approve", "approved", "yes")
+
+
+def _lookup(data: Any, path: str, element: str) -> Any:
+    from vrooli_core.errors import ExpressionError
+
+    if path.startswith("="):
+        from vrooli_core.expressions import evaluate
+
+        return evaluate(path[1:], data if isinstance(data, Mapping) else {"value": data}, element=element)
+    value = data
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, (list, tuple)) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise ExpressionError(f"no value at {path!r}", element=element)
+    return value
+
+
+__all__ = ["RunMover", "StepStopped"]

@@ -1,0 +1,92 @@
+"""The Navigator contract: a format's meaning, answered one movement question at a time."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from vrooli_core.model import NOTHING, Decision, Graph, IOMapping, Outcome, RoutineSource, Token, Wait
+
+if TYPE_CHECKING:
+    from vrooli_core.execution.strategy import StepContext
+
+
+class RunView:
+    """A read-only view of a run for navigators: live tokens, variables, the navigator's own state and
+    registered waits. It reflects the run as it is when the navigator is called; navigators must not
+    keep it (or anything else about a run) between calls."""
+
+    __slots__ = ("run_id", "routine_id", "tokens", "variables", "state", "waits")
+
+    def __init__(
+        self,
+        run_id: str,
+        routine_id: str,
+        tokens: dict[str, Token],
+        variables: dict[str, Any],
+        state: dict[str, Any],
+        waits: dict[str, Wait],
+    ) -> None:
+        self.run_id = run_id
+        self.routine_id = routine_id
+        self.tokens: Mapping[str, Token] = MappingProxyType(tokens)
+        self.variables: Mapping[str, Any] = MappingProxyType(variables)
+        self.state: Mapping[str, Any] = MappingProxyType(state)
+        self.waits: Mapping[str, Wait] = MappingProxyType(waits)
+
+    def tokens_at(self, location: str) -> list[Token]:
+        return [t for t in self.tokens.values() if t.location == location]
+
+
+class Navigator(abc.ABC):
+    """Reads one routine format and decides how runs of it move.
+
+    The engine owns tokens, variables, persistence, limits and events; the navigator owns the meaning
+    of the graph. Its methods must be deterministic functions of their arguments (a recorded run is
+    replayed by re-asking them) and must keep no per-run state outside ``view.state``, which they
+    change only through ``Decision.state``.
+
+    *Native* navigators let the engine execute every step. *Delegating* navigators (``delegating =
+    True``) hand a whole foreign graph to its own runtime inside steps of kind ``delegate``, through
+    :meth:`execute`, and report each foreign step with ``ctx.substep`` so limits and safety checks
+    still apply between them.
+    """
+
+    name: ClassVar[str]
+    #: File name endings the navigator claims (``".bpmn"``); see :meth:`accepts`.
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    supports_parallel: ClassVar[bool] = True
+    delegating: ClassVar[bool] = False
+
+    def accepts(self, source: RoutineSource) -> bool:
+        """Whether this navigator reads ``source`` (by default: its path ends with one of ``suffixes``)."""
+        return bool(source.path) and source.path.endswith(self.suffixes) if self.suffixes else False  # type: ignore[union-attr]
+
+    @abc.abstractmethod
+    def load(self, source: RoutineSource) -> Graph:
+        """Parse and validate; raise :class:`~vrooli_core.errors.RoutineError` naming the element and
+        line of every construct that cannot be executed (never skip one silently)."""
+
+    @abc.abstractmethod
+    def start(self, graph: Graph, view: RunView) -> Decision:
+        """The first decision of a run: usually tokens at the start locations."""
+
+    @abc.abstractmethod
+    def next(self, graph: Graph, view: RunView, token: Token, outcome: Outcome) -> Decision:
+        """``token`` finished its step (or its blocking wait resolved) with ``outcome``; it is
+        consumed. Failed outcomes arrive here too: route them (an error boundary) or return a decision
+        with ``error`` to fail the run."""
+
+    def on_event(self, graph: Graph, view: RunView, wait: Wait, outcome: Outcome) -> Decision:
+        """A non-blocking wait (a boundary event attached to a running token) resolved."""
+        return NOTHING
+
+    def io(self, graph: Graph, location: str) -> IOMapping:
+        """How the step at ``location`` reads and writes run variables."""
+        return graph.steps[location].io
+
+    async def execute(self, graph: Graph, view: RunView, token: Token, ctx: StepContext) -> Outcome:
+        """Delegating navigators: run the foreign runtime for a ``delegate`` step."""
+        raise NotImplementedError(f"navigator {self.name!r} does not execute delegate steps")

@@ -1,0 +1,97 @@
+"""Safety checks: allow, deny, redact or require approval at fixed points of a step."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import attrs
+
+from vrooli_core.errors import VrooliError
+from vrooli_core.model import StepDef
+
+
+class SafetyPoint(StrEnum):
+    BEFORE_STEP = "before_step"
+    AFTER_STEP = "after_step"
+    BEFORE_MODEL_CALL = "before_model_call"
+    AFTER_MODEL_CALL = "after_model_call"
+    BEFORE_TOOL_CALL = "before_tool_call"
+
+
+@attrs.frozen
+class Allow:
+    action: ClassVar[str] = "allow"
+
+
+@attrs.frozen
+class Deny:
+    reason: str
+    action: ClassVar[str] = "deny"
+
+
+@attrs.frozen
+class Redact:
+    """Replace the checked value (step inputs or outputs, model messages, tool arguments)."""
+
+    value: Any
+    reason: str = ""
+    action: ClassVar[str] = "redact"
+
+
+@attrs.frozen
+class RequireApproval:
+    """A person must approve before the step goes on (the step becomes a human approval task)."""
+
+    reason: str
+    action: ClassVar[str] = "require_approval"
+
+
+SafetyResult = Allow | Deny | Redact | RequireApproval
+ALLOW = Allow()
+
+
+@attrs.frozen
+class SafetyRequest:
+    point: SafetyPoint
+    run_id: str
+    value: Any
+    step: StepDef | None = None
+    token: str | None = None
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+
+
+class SafetyCheck(abc.ABC):
+    """A policy consulted at the ``points`` it names. Checks run in registration order; the first
+    result other than allow wins for deny and approval, and redactions apply one after another."""
+
+    name: ClassVar[str]
+    points: ClassVar[frozenset[SafetyPoint]] = frozenset(SafetyPoint)
+
+    @abc.abstractmethod
+    async def check(self, request: SafetyRequest) -> SafetyResult:
+        """Judge ``request.value`` at ``request.point``."""
+
+
+class SafetyDenied(VrooliError):
+    """A safety check denied an action; the step fails with code ``safety_denied``."""
+
+    code = "safety_denied"
+
+    def __init__(self, check: str, point: str, reason: str) -> None:
+        super().__init__(f"denied by safety check {check!r} at {point}: {reason}")
+        self.check = check
+        self.point = point
+        self.reason = reason
+
+
+class ApprovalRequired(VrooliError):
+    """A safety check asks a person to approve; the step waits on an approval task."""
+
+    def __init__(self, check: str, point: str, reason: str) -> None:
+        super().__init__(f"approval required by safety check {check!r} at {point}: {reason}")
+        self.check = check
+        self.point = point
+        self.reason = reason

@@ -1,0 +1,204 @@
+"""Events: every transition of a run, appended to its log before anything depends on it.
+
+A payload class is registered under a dotted type name with :func:`event_type`; plugins register their
+own (swarm events, model stream chunks) the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+
+from vrooli_core.model.decision import Decision
+from vrooli_core.model.outcome import ErrorInfo, Outcome
+from vrooli_core.model.run import Limits, RoutineRef
+
+EVENT_TYPES: dict[str, type] = {}
+
+P = TypeVar("P", bound=type)
+
+
+def event_type(name: str) -> Callable[[P], P]:
+    """Register an attrs class as the payload of events of type ``name``."""
+
+    def register(cls: P) -> P:
+        if name in EVENT_TYPES and EVENT_TYPES[name] is not cls:
+            raise ValueError(f"event type {name!r} is already registered by {EVENT_TYPES[name]!r}")
+        cls.type = name  # type: ignore[attr-defined]
+        EVENT_TYPES[name] = cls
+        return cls
+
+    return register
+
+
+@attrs.frozen
+class Event:
+    """One entry of a run's log. ``seq`` starts at 1 and has no gaps."""
+
+    run_id: str
+    seq: int
+    at: float
+    payload: Any
+
+    @property
+    def type(self) -> str:
+        return self.payload.type  # type: ignore[no-any-return]
+
+
+@event_type("run.created")
+@attrs.frozen
+class RunCreated:
+    type: ClassVar[str]
+    routine: RoutineRef
+    inputs: Mapping[str, Any] = attrs.field(factory=dict)
+    limits: Limits = Limits()
+    parent_run_id: str | None = None
+    parent_token: str | None = None
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@event_type("run.decided")
+@attrs.frozen
+class Decided:
+    """A decision not tied to a step: the navigator's ``start`` or its answer to ``on_event``."""
+
+    type: ClassVar[str]
+    cause: str
+    decision: Decision
+    wait_id: str | None = None
+
+
+@event_type("step.started")
+@attrs.frozen
+class StepStarted:
+    type: ClassVar[str]
+    token: str
+    step: str
+    attempt: int = 1
+    inputs: Any = None
+
+
+@event_type("step.retrying")
+@attrs.frozen
+class StepRetrying:
+    type: ClassVar[str]
+    token: str
+    step: str
+    attempt: int
+    error: ErrorInfo
+    delay: float = 0.0
+
+
+@event_type("step.completed")
+@attrs.frozen
+class StepCompleted:
+    """A step finished (or failed, or suspended) and the navigator decided what comes next.
+
+    ``decision`` is ``None`` when the navigator raised; the run then fails with the next event.
+    """
+
+    type: ClassVar[str]
+    token: str
+    step: str
+    outcome: Outcome
+    writes: Mapping[str, Any] = attrs.field(factory=dict)
+    decision: Decision | None = None
+
+
+@event_type("step.substep")
+@attrs.frozen
+class SubstepRecorded:
+    """A step of a foreign runtime, run by a delegating navigator inside one of our steps."""
+
+    type: ClassVar[str]
+    token: str
+    step: str
+    substep: str
+    outcome: Outcome
+
+
+@event_type("wait.resolved")
+@attrs.frozen
+class WaitResolved:
+    type: ClassVar[str]
+    wait_id: str
+    outcome: Outcome
+    writes: Mapping[str, Any] = attrs.field(factory=dict)
+    decision: Decision | None = None
+
+
+@event_type("safety.checked")
+@attrs.frozen
+class SafetyChecked:
+    """A safety check did something other than allow."""
+
+    type: ClassVar[str]
+    point: str
+    check: str
+    action: str
+    reason: str = ""
+    step: str | None = None
+    token: str | None = None
+
+
+@event_type("limit.reached")
+@attrs.frozen
+class LimitReached:
+    type: ClassVar[str]
+    limit: str
+    value: float
+    threshold: float
+    action: str
+
+
+@event_type("run.variables")
+@attrs.frozen
+class VariablesSet:
+    type: ClassVar[str]
+    values: Mapping[str, Any]
+    reason: str = ""
+
+
+@event_type("run.paused")
+@attrs.frozen
+class RunPaused:
+    type: ClassVar[str]
+    reason: str = ""
+
+
+@event_type("run.resumed")
+@attrs.frozen
+class RunResumed:
+    type: ClassVar[str]
+    limits: Limits | None = None
+
+
+@event_type("run.cancelled")
+@attrs.frozen
+class RunCancelled:
+    type: ClassVar[str]
+    reason: str = ""
+
+
+@event_type("run.completed")
+@attrs.frozen
+class RunCompleted:
+    type: ClassVar[str]
+    outputs: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@event_type("run.failed")
+@attrs.frozen
+class RunFailed:
+    type: ClassVar[str]
+    error: ErrorInfo
+
+
+@attrs.frozen
+class UnknownEvent:
+    """An event whose type no installed code registers (written by a plugin that is gone)."""
+
+    type: str
+    data: Mapping[str, Any] = attrs.field(factory=dict)

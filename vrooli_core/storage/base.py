@@ -1,0 +1,133 @@
+"""The StorageBackend contract: routines, runs, the append-only event log, snapshots, wait indexes."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import attrs
+import cattrs
+
+from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
+
+
+@attrs.frozen
+class StoredRoutine:
+    routine: RoutineDef
+    source: str
+    path: str | None = None
+
+
+@attrs.frozen
+class Commit:
+    """One atomic write for one run: events appended (sequence numbers must follow the last recorded
+    one without gaps; a number already recorded raises ``DuplicateEventError``), the run record
+    created or replaced, and wait index entries added or removed."""
+
+    run_id: str
+    events: tuple[Event, ...] = ()
+    run: Run | None = None
+    put_waits: tuple[Wait, ...] = ()
+    drop_waits: tuple[str, ...] = ()
+
+
+class StorageBackend(abc.ABC):
+    """Persists what the engine records. Every method may be called from the engine's event loop and
+    must not block it for long (use an async driver or worker threads)."""
+
+    name: ClassVar[str]
+    #: URL schemes this backend opens (``"memory"``, ``"sqlite"``, ``"postgresql+psycopg"``).
+    schemes: ClassVar[tuple[str, ...]] = ()
+    #: Events between snapshots of a run's state (``None``: never; resume replays the whole log).
+    snapshot_every: ClassVar[int | None] = 1000
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str, *, converter: cattrs.Converter) -> Self:
+        """A backend for ``url`` (not yet opened)."""
+
+    async def open(self) -> None:
+        """Connect, create or migrate the schema."""
+
+    async def close(self) -> None:
+        """Release connections; the backend is not used afterwards."""
+
+    # routines
+    @abc.abstractmethod
+    async def put_routine(self, stored: StoredRoutine) -> None:
+        """Store a routine version; storing the same id, version and content again is a no-op, other
+        content under an existing id and version raises ``StorageError``."""
+
+    @abc.abstractmethod
+    async def get_routine(self, routine_id: str, version: str) -> StoredRoutine:
+        """Raise ``NotFoundError`` when absent."""
+
+    @abc.abstractmethod
+    async def list_routines(self, routine_id: str | None = None) -> list[RoutineDef]:
+        """Every stored version (of ``routine_id``), oldest first."""
+
+    # runs and events
+    @abc.abstractmethod
+    async def commit(self, commit: Commit) -> None:
+        """Apply ``commit`` atomically."""
+
+    @abc.abstractmethod
+    async def get_run(self, run_id: str) -> Run:
+        """Raise ``NotFoundError`` when absent."""
+
+    @abc.abstractmethod
+    async def list_runs(
+        self,
+        *,
+        status: Sequence[RunStatus] | None = None,
+        routine_id: str | None = None,
+        parent_run_id: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[Run]:
+        """Runs matching every given filter, newest first."""
+
+    @abc.abstractmethod
+    async def read_events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """Events of a run with ``seq > after``, in order."""
+
+    @abc.abstractmethod
+    async def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:
+        """Store the run's state as of event ``seq`` (a JSON-compatible mapping)."""
+
+    @abc.abstractmethod
+    async def load_snapshot(self, run_id: str) -> tuple[int, Mapping[str, Any]] | None:
+        """The latest snapshot, or ``None``."""
+
+    # waits (human tasks are waits of kind HUMAN and CHOICE)
+    @abc.abstractmethod
+    async def get_wait(self, wait_id: str) -> Wait:
+        """Raise ``NotFoundError`` when absent (never registered, or already resolved)."""
+
+    @abc.abstractmethod
+    async def find_waits(
+        self,
+        *,
+        kinds: Sequence[WaitKind] | None = None,
+        name: str | None = None,
+        correlation: str | None = None,
+        run_id: str | None = None,
+        due_before: float | None = None,
+        limit: int | None = None,
+    ) -> list[Wait]:
+        """Registered waits matching every given filter, oldest first (timers: earliest due first)."""
+
+    # documents (coordination state, findings, caches)
+    @abc.abstractmethod
+    async def put_doc(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    async def get_doc(self, collection: str, doc_id: str) -> Mapping[str, Any]:
+        """Raise ``NotFoundError`` when absent."""
+
+    @abc.abstractmethod
+    async def list_docs(self, collection: str) -> list[tuple[str, Mapping[str, Any]]]: ...
+
+    @abc.abstractmethod
+    async def delete_doc(self, collection: str, doc_id: str) -> None: ...
