@@ -243,7 +243,10 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         rt = RunRuntime(state, graph, self.navigator(definition.format))
         from vrooli_core.storage.base import Commit
 
-        await self.storage.commit(Commit(run_id, (Event(run_id, 1, now, created),), state.summary()))
+        first = Event(run_id, 1, now, created)
+        await self.storage.commit(Commit(run_id, (first,), state.summary()))
+        if self.bus:
+            self.bus.publish(first)
         self._runs[run_id] = rt
         decision, err = await self._start_decision(rt)
         async with rt.lock:

@@ -41,6 +41,7 @@ from vrooli_core.model.events import (
     StepCompleted,
     StepRetrying,
     StepStarted,
+    StepSuspended,
     WaitResolved,
 )
 from vrooli_core.storage.base import Commit
@@ -262,8 +263,10 @@ class RunMover:
         async with rt.lock:
             if token.id not in st.tokens:  # cancelled while the step ran
                 return
+            if outcome.status is OutcomeStatus.SUSPENDED and outcome.wait is None:
+                outcome = Outcome.failure("invalid_outcome", f"step {step.id!r} suspended without a wait", element=step.id)
             if outcome.status is OutcomeStatus.SUSPENDED:
-                fx = await self._record(rt, StepCompleted(token.id, step.id, outcome))
+                fx = await self._record(rt, StepSuspended(token.id, step.id, outcome.wait, outcome.usage))  # type: ignore[arg-type]
             else:
                 writes = self._writes(rt, step, outcome) if outcome.status is OutcomeStatus.COMPLETED else {}
                 if writes:

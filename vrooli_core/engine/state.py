@@ -19,7 +19,6 @@ from vrooli_core.model import (
     ErrorInfo,
     Event,
     Limits,
-    OutcomeStatus,
     RoutineRef,
     Run,
     RunStatus,
@@ -38,6 +37,7 @@ from vrooli_core.model.events import (
     RunResumed,
     StepCompleted,
     StepStarted,
+    StepSuspended,
     SubstepRecorded,
     VariablesSet,
     WaitResolved,
@@ -253,10 +253,17 @@ def _on_step_completed(state: RunState, ev: Event, fx: Effects) -> None:
         state.usage = state.usage + outcome.usage
     if p.writes:
         state.variables.update(p.writes)
-    if outcome.status is OutcomeStatus.SUSPENDED and outcome.wait is not None:
-        _add_wait(state, p.token, outcome.wait, ev.at, fx)
-    elif p.decision is not None:
+    if p.decision is not None:
         apply_decision(state, p.decision, p.token, ev.at, fx)
+
+
+def _on_step_suspended(state: RunState, ev: Event, fx: Effects) -> None:
+    p: StepSuspended = ev.payload
+    if state.started.pop(p.token, None) is None:
+        state.steps += 1
+    if p.usage is not NO_USAGE:
+        state.usage = state.usage + p.usage
+    _add_wait(state, p.token, p.wait, ev.at, fx)
 
 
 def _on_substep(state: RunState, ev: Event, fx: Effects) -> None:
@@ -326,6 +333,7 @@ _HANDLERS: dict[type, Callable[[RunState, Event, Effects], None]] = {
     Decided: _on_decided,
     StepStarted: _on_step_started,
     StepCompleted: _on_step_completed,
+    StepSuspended: _on_step_suspended,
     SubstepRecorded: _on_substep,
     WaitResolved: _on_wait_resolved,
     VariablesSet: _on_variables,

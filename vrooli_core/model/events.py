@@ -14,6 +14,8 @@ import attrs
 from vrooli_core.model.decision import Decision
 from vrooli_core.model.outcome import ErrorInfo, Outcome
 from vrooli_core.model.run import Limits, RoutineRef
+from vrooli_core.model.usage import NO_USAGE, Usage
+from vrooli_core.model.waits import WaitSpec
 
 EVENT_TYPES: dict[str, type] = {}
 
@@ -94,7 +96,7 @@ class StepRetrying:
 @event_type("step.completed")
 @attrs.frozen
 class StepCompleted:
-    """A step finished (or failed, or suspended) and the navigator decided what comes next.
+    """A step finished (or failed) and the navigator decided what comes next.
 
     ``decision`` is ``None`` when the navigator raised; the run then fails with the next event.
     """
@@ -105,6 +107,18 @@ class StepCompleted:
     outcome: Outcome
     writes: Mapping[str, Any] = attrs.field(factory=dict)
     decision: Decision | None = None
+
+
+@event_type("step.suspended")
+@attrs.frozen
+class StepSuspended:
+    """A step cannot finish now (a person, a child run, an approval): its token parks on ``wait``."""
+
+    type: ClassVar[str]
+    token: str
+    step: str
+    wait: WaitSpec
+    usage: Usage = NO_USAGE
 
 
 @event_type("step.substep")
