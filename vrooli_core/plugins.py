@@ -72,6 +72,11 @@ class Registry(Mapping[str, T], Generic[T]):
     def __repr__(self) -> str:
         return f"<Registry {self.kind}: {', '.join(self._items)}>"
 
+    def add(self, name: str, item: T, owner: str) -> None:
+        """Add or replace one capability (an engine's own tools)."""
+        self._items[name] = item
+        self.owners[name] = owner
+
 
 class PluginHost:
     """Loads plugins and answers "which navigators, strategies, … are there".

@@ -41,7 +41,7 @@ from vrooli_core.model import (
     WaitKind,
 )
 from vrooli_core.model.events import Decided, RunCancelled, RunCreated, RunPaused, RunResumed, VariablesSet
-from vrooli_core.plugins import PluginHost
+from vrooli_core.plugins import PluginHost, Registry
 from vrooli_core.serialization import make_converter
 from vrooli_core.storage.base import StorageBackend, StoredRoutine
 from vrooli_core.tracing import get_tracer
@@ -84,7 +84,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         self.max_cached_runs = max_cached_runs
         self.bus = EventBus()
         self.tracer = get_tracer()
-        self.tools: dict[str, ToolSpec] = dict(self.host.tools())
+        self.tools: Registry[ToolSpec] = Registry("tool", dict(self.host.tools()), {})
         for fn in tools:
             self.register_tool(fn)
         checks = self.host.safety_checks()
@@ -128,7 +128,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
 
     def register_tool(self, fn: Any) -> ToolSpec:
         spec = fn if isinstance(fn, ToolSpec) else getattr(fn, "__vrooli_tool__", None) or tool(fn).__vrooli_tool__
-        self.tools[spec.name] = spec
+        self.tools.add(spec.name, spec, "engine")
         return spec
 
     # -- routines -----------------------------------------------------------------------------
@@ -370,7 +370,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         async with rt.lock:
             fx = await self._record(rt, RunPaused(reason or "paused"))
         await self._after(rt, fx)
-        return await self._settled(rt)
+        # Steps in flight finish and are recorded; nothing new starts. Don't wait for them here.
+        return rt.state.summary()
 
     async def resume(self, run_id: str, *, limits: Limits | None = None) -> Run:
         """Continue a paused run (optionally with new limits), or a run loaded after a restart."""

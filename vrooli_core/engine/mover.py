@@ -172,6 +172,9 @@ class RunMover:
                     rt.wake = anyio.Event()
                     await rt.wake.wait()
                     rt.wake = None
+        except BaseExceptionGroup as group:
+            # Callers get the error a worker raised (a StorageError, …), not a task-group wrapper.
+            raise _leaf(group) from group
         finally:
             rt.driving = False
             rt.rested.set()
@@ -450,6 +453,13 @@ class RunMover:
             if hit:
                 rt.conditions.discard(wid)
                 await self._resolve(rt, wid, Outcome(output=True))
+
+
+def _leaf(group: BaseExceptionGroup) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = next((e for e in exc.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())), exc.exceptions[0])
+    return exc
 
 
 def _merge(a: Effects, b: Effects) -> Effects:
