@@ -63,6 +63,9 @@ class Registry(Mapping[str, T], Generic[T]):
         except KeyError:
             raise UnknownPluginError(self.kind, name, list(self._items)) from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
@@ -235,9 +238,9 @@ class PluginHost:
                     if owners[name] in self._builtin_names and impl.plugin_name not in self._builtin_names:
                         items[name], owners[name] = item, impl.plugin_name
                         continue
-                    raise DuplicatePluginError(kind.rstrip("s").replace("_", " "), name, _origin(items[name]), _origin(item))
+                    raise DuplicatePluginError(_SINGULAR[kind], name, _origin(items[name]), _origin(item))
                 items[name], owners[name] = item, impl.plugin_name
-        return Registry(kind.replace("_", " "), items, owners)
+        return Registry(_SINGULAR[kind], items, owners)
 
 
 def _as_tool(obj: Any) -> ToolSpec:
@@ -258,6 +261,17 @@ _KINDS: dict[str, Callable[[Any], Any]] = {
     "analyzers": _same,
     "path_selectors": _same,
     "tools": _as_tool,
+}
+
+
+_SINGULAR = {
+    "navigators": "navigator",
+    "strategies": "strategy",
+    "safety_checks": "safety check",
+    "storage_backends": "storage backend",
+    "analyzers": "analyzer",
+    "path_selectors": "path selector",
+    "tools": "tool",
 }
 
 
