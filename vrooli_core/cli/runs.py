@@ -1,0 +1,120 @@
+"""``vrooli runs list|show|resume|cancel``: look at runs and move them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from vrooli_core.cli._common import exit_for, json_option, resolve_run, store_option, with_engine
+
+if TYPE_CHECKING:
+    from vrooli_core.engine import Engine
+    from vrooli_core.model import Run, Wait
+
+_STATUSES = ("running", "waiting", "paused", "completed", "failed", "cancelled")
+
+
+@click.group()
+def runs() -> None:
+    """List, show, resume and cancel runs. RUN may be any unique prefix of a run id."""
+
+
+@runs.command("list")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(_STATUSES), help="Only runs with this status (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many runs, newest first.")
+@store_option
+@json_option
+def list_runs(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """List runs, newest first."""
+    from vrooli_core.model import RunStatus
+
+    wanted = [RunStatus(s) for s in statuses] or None
+
+    async def go(engine: Engine) -> list[Run]:
+        return await engine.list_runs(status=wanted, limit=limit)
+
+    found = with_engine(go, hint=True)
+    if as_json:
+        from vrooli_core.cli._output import echo_json, run_dict
+
+        echo_json([run_dict(r) for r in found])
+        return
+    from vrooli_core.cli._output import console, print_rows, when
+
+    if not found:
+        console().print("no runs")
+        return
+    rows = [(r.id, f"{r.routine.id} v{r.routine.version}", str(r.status), str(r.steps), when(r.created_at)) for r in found]
+    print_rows("runs", ("run", "routine", "status", "steps", "created"), rows, no_wrap={"run": max(len(r.id) for r in found)})
+
+
+@runs.command("show")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--events", is_flag=True, help="Also show the run's event log.")
+@store_option
+@json_option
+def show(run_ref: str, events: bool, as_json: bool) -> None:
+    """Show a run: status, outputs, error, open tasks (and, with --events, its history)."""
+
+    async def go(engine: Engine) -> tuple[Run, list[Wait], list[dict[str, Any]] | None]:
+        from vrooli_core.cli._output import event_dict
+
+        run_id = await resolve_run(engine, run_ref)
+        history = [event_dict(engine.converter, e) for e in await engine.history(run_id)] if events else None
+        return await engine.get_run(run_id), await engine.tasks(run_id=run_id), history
+
+    found, tasks, history = with_engine(go, hint=True)
+    if as_json:
+        from vrooli_core.cli._output import echo_json, run_report
+
+        echo_json(run_report(found, tasks, history))
+        return
+    from vrooli_core.cli._output import compact, print_rows, print_run
+
+    print_run(found, tasks)
+    if history is not None:
+        rows = [(str(e["seq"]), e["type"], compact(e.get("data") or {})) for e in history]
+        print_rows("events", ("seq", "type", "data"), rows)
+
+
+@runs.command("resume")
+@click.argument("run_ref", metavar="RUN")
+@store_option
+@json_option
+def resume(run_ref: str, as_json: bool) -> None:
+    """Continue a paused run (or one left running by a stopped process) until it rests."""
+
+    async def go(engine: Engine) -> tuple[Run, list[Wait]]:
+        run_id = await resolve_run(engine, run_ref)
+        result = await engine.resume(run_id)
+        return result, await engine.tasks(run_id=run_id)
+
+    _report(*with_engine(go, hint=True), as_json=as_json)
+
+
+@runs.command("cancel")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--reason", default="", help="Why (recorded in the run's history).")
+@store_option
+@json_option
+def cancel(run_ref: str, reason: str, as_json: bool) -> None:
+    """Cancel an unfinished run."""
+
+    async def go(engine: Engine) -> tuple[Run, list[Wait]]:
+        run_id = await resolve_run(engine, run_ref)
+        return await engine.cancel(run_id, reason or "cancelled from the command line"), []
+
+    # Cancelling is what was asked: exit 0 when the run ends cancelled.
+    _report(*with_engine(go, hint=True), as_json=as_json, check=False)
+
+
+def _report(result: Run, tasks: list[Wait], *, as_json: bool, check: bool = True) -> None:
+    from vrooli_core.cli._output import echo_json, print_run, run_report
+
+    if as_json:
+        echo_json(run_report(result, tasks))
+    else:
+        print_run(result, tasks)
+    if check:
+        exit_for(result)
