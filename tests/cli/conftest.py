@@ -67,7 +67,7 @@ def flow_host(monkeypatch: pytest.MonkeyPatch) -> None:
 def store() -> Iterator[str]:
     """A memory store shared by every CLI invocation of this test (same process)."""
     name = f"cli-{uuid.uuid4().hex}"
-    yield f"memory://{name}"
+    yield f"memory://{name}?verify=1"
     MemoryStorage.forget(name)
 
 
@@ -137,7 +137,9 @@ def fake_dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
             return [wave]
         """,
     )
-    _dist(root, "vrooli-broken", "0.3.0", "vrooli_clitest_broken", "broken", "raise RuntimeError('boom: cannot start')\n")
+    _dist(
+        root, "vrooli-broken", "0.3.0", "vrooli_clitest_broken", "broken", "raise RuntimeError('boom: cannot start')\n"
+    )
     monkeypatch.syspath_prepend(str(root))
     yield root
     for mod in ("vrooli_clitest_hello", "vrooli_clitest_broken"):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click.testing
 import pytest
+from _clitypes import Invoke, OutJson, WriteFlow
 
 from vrooli_core.cli import main
 
@@ -34,7 +36,7 @@ args = {reason = "on purpose"}
 """
 
 
-def test_run_flow_end_to_end(invoke, write_flow, out_json) -> None:
+def test_run_flow_end_to_end(invoke: Invoke, write_flow: WriteFlow, out_json: OutJson) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     result = invoke("run", str(path), "--input", "who=world", "--json")
     assert result.exit_code == 0, result.output
@@ -46,7 +48,7 @@ def test_run_flow_end_to_end(invoke, write_flow, out_json) -> None:
     assert data["tasks"] == []
 
 
-def test_run_prints_a_human_summary(invoke, write_flow) -> None:
+def test_run_prints_a_human_summary(invoke: Invoke, write_flow: WriteFlow) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     result = invoke("run", str(path), "-i", "who=Ada")
     assert result.exit_code == 0, result.output
@@ -55,14 +57,30 @@ def test_run_prints_a_human_summary(invoke, write_flow) -> None:
     assert "hello v1 (flow)" in result.stdout
 
 
-def test_input_values_parse_as_json_when_they_are_json(invoke, write_flow, out_json) -> None:
-    path = write_flow("echo.flow.toml", '[steps.only]\n')
-    result = invoke("run", str(path), "--input", "n=3", "--input", "ok=true", "--input", "s=plain text", "--input", 'l=[1, "a"]', "--json")
+def test_input_values_parse_as_json_when_they_are_json(
+    invoke: Invoke, write_flow: WriteFlow, out_json: OutJson
+) -> None:
+    path = write_flow("echo.flow.toml", "[steps.only]\n")
+    result = invoke(
+        "run",
+        str(path),
+        "--input",
+        "n=3",
+        "--input",
+        "ok=true",
+        "--input",
+        "s=plain text",
+        "--input",
+        'l=[1, "a"]',
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert out_json(result)["run"]["inputs"] == {"n": 3, "ok": True, "s": "plain text", "l": [1, "a"]}
 
 
-def test_inputs_json_from_a_file_and_overridden_by_input(invoke, write_flow, tmp_path, out_json) -> None:
+def test_inputs_json_from_a_file_and_overridden_by_input(
+    invoke: Invoke, write_flow: WriteFlow, tmp_path: Path, out_json: OutJson
+) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     (tmp_path / "in.json").write_text(json.dumps({"who": "file", "extra": 1}))
     result = invoke("run", str(path), "--inputs-json", f"@{tmp_path / 'in.json'}", "--input", "who=flag", "--json")
@@ -80,14 +98,16 @@ def test_inputs_json_from_a_file_and_overridden_by_input(invoke, write_flow, tmp
         (("--input", "novalue"), "expected key=value"),
     ],
 )
-def test_bad_inputs_are_usage_errors(invoke, write_flow, args, message) -> None:
+def test_bad_inputs_are_usage_errors(
+    invoke: Invoke, write_flow: WriteFlow, args: tuple[str, ...], message: str
+) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     result = invoke("run", str(path), *args)
     assert result.exit_code == 2
     assert message in result.stderr
 
 
-def test_failing_run_exits_1_with_its_error(invoke, write_flow, out_json) -> None:
+def test_failing_run_exits_1_with_its_error(invoke: Invoke, write_flow: WriteFlow, out_json: OutJson) -> None:
     path = write_flow("failing.flow.toml", FAILING)
     result = invoke("run", str(path))
     assert result.exit_code == 1, result.output
@@ -101,7 +121,7 @@ def test_failing_run_exits_1_with_its_error(invoke, write_flow, out_json) -> Non
     assert "exploded: on purpose" in error["message"]
 
 
-def test_max_steps_fails_the_run(invoke, write_flow, out_json) -> None:
+def test_max_steps_fails_the_run(invoke: Invoke, write_flow: WriteFlow, out_json: OutJson) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     result = invoke("run", str(path), "--input", "who=x", "--max-steps", "1", "--json")
     assert result.exit_code == 1, result.output
@@ -111,7 +131,7 @@ def test_max_steps_fails_the_run(invoke, write_flow, out_json) -> None:
     assert data["run"]["limits"]["max_steps"] == 1
 
 
-def test_unknown_file_format_exits_2_with_a_clear_message(invoke, tmp_path) -> None:
+def test_unknown_file_format_exits_2_with_a_clear_message(invoke: Invoke, tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("just text")
     result = invoke("run", str(path))
@@ -122,14 +142,14 @@ def test_unknown_file_format_exits_2_with_a_clear_message(invoke, tmp_path) -> N
     assert "Traceback" not in result.output
 
 
-def test_unknown_format_name_exits_2(invoke, write_flow) -> None:
+def test_unknown_format_name_exits_2(invoke: Invoke, write_flow: WriteFlow) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     result = invoke("run", str(path), "--format", "nope")
     assert result.exit_code == 2
     assert "error: unknown navigator 'nope' (available: flow)" in result.stderr
 
 
-def test_invalid_flow_exits_2_naming_the_element(invoke, write_flow) -> None:
+def test_invalid_flow_exits_2_naming_the_element(invoke: Invoke, write_flow: WriteFlow) -> None:
     path = write_flow("bad.flow.toml", '[steps.first]\nnext = "nowhere"\n')
     result = invoke("run", str(path))
     assert result.exit_code == 2
@@ -138,13 +158,13 @@ def test_invalid_flow_exits_2_naming_the_element(invoke, write_flow) -> None:
     assert "Traceback" not in result.output
 
 
-def test_missing_file_is_a_usage_error(invoke, tmp_path) -> None:
+def test_missing_file_is_a_usage_error(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("run", str(tmp_path / "absent.flow.toml"))
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
 
 
-def test_store_option_after_the_command(store, flow_host, write_flow, out_json) -> None:
+def test_store_option_after_the_command(store: str, flow_host: None, write_flow: WriteFlow, out_json: OutJson) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     runner = click.testing.CliRunner()
     first = runner.invoke(main, ["run", str(path), "--input", "who=a", "--store", store, "--json"])
@@ -153,14 +173,16 @@ def test_store_option_after_the_command(store, flow_host, write_flow, out_json) 
     assert [r["id"] for r in out_json(listed)] == [out_json(first)["run"]["id"]]
 
 
-def test_unknown_store_scheme_exits_2(flow_host, write_flow) -> None:
+def test_unknown_store_scheme_exits_2(flow_host: None, write_flow: WriteFlow) -> None:
     path = write_flow("hello.flow.toml", HELLO)
     result = click.testing.CliRunner().invoke(main, ["--store", "nosuch://x", "run", str(path)])
     assert result.exit_code == 2
     assert "error: no storage backend for 'nosuch://x'" in result.stderr
 
 
-def test_store_comes_from_the_environment(flow_host, write_flow, monkeypatch) -> None:
+def test_store_comes_from_the_environment(
+    flow_host: None, write_flow: WriteFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VROOLI_STORE", "fromenv://x")
     path = write_flow("hello.flow.toml", HELLO)
     result = click.testing.CliRunner().invoke(main, ["run", str(path)])
@@ -168,7 +190,7 @@ def test_store_comes_from_the_environment(flow_host, write_flow, monkeypatch) ->
     assert "'fromenv://x'" in result.stderr
 
 
-def test_store_comes_from_the_project_config(flow_host, write_flow, tmp_path) -> None:
+def test_store_comes_from_the_project_config(flow_host: None, write_flow: WriteFlow, tmp_path: Path) -> None:
     (tmp_path / "vrooli.toml").write_text('store = "fromconfig://y"\n')
     path = write_flow("hello.flow.toml", HELLO)
     result = click.testing.CliRunner().invoke(main, ["run", str(path)])
@@ -176,7 +198,7 @@ def test_store_comes_from_the_project_config(flow_host, write_flow, tmp_path) ->
     assert "'fromconfig://y'" in result.stderr
 
 
-def test_broken_config_exits_2(flow_host, write_flow, tmp_path) -> None:
+def test_broken_config_exits_2(flow_host: None, write_flow: WriteFlow, tmp_path: Path) -> None:
     (tmp_path / "vrooli.toml").write_text('colour = "blue"\n')
     path = write_flow("hello.flow.toml", HELLO)
     result = click.testing.CliRunner().invoke(main, ["run", str(path)])

@@ -63,7 +63,9 @@ class CliState:
         if self._host is None:
             self._host = make_host(self.strict, self.config())
             for info in self._host.failures() if warn else ():
-                click.echo(f"warning: plugin {info.name!r} failed to load ({info.error}); see `vrooli plugins`", err=True)
+                click.echo(
+                    f"warning: plugin {info.name!r} failed to load ({info.error}); see `vrooli plugins`", err=True
+                )
         return self._host
 
 
@@ -80,7 +82,11 @@ def _set_store(ctx: click.Context, _param: click.Parameter, value: str | None) -
 def store_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--store URL`` on a subcommand too (``vrooli run flow.toml --store …``)."""
     return click.option(
-        "--store", metavar="URL", expose_value=False, callback=_set_store, help="Storage URL (overrides the global --store)."
+        "--store",
+        metavar="URL",
+        expose_value=False,
+        callback=_set_store,
+        help="Storage URL (overrides the global --store).",
     )(fn)
 
 
@@ -108,7 +114,9 @@ def with_engine(fn: Callable[[Engine], Awaitable[T]], *, hint: bool = False) -> 
     url = state.store_url()
 
     async def main() -> T:
-        async with Engine.open(url, host=host, path_policy=config.path_policy, max_concurrency=config.max_concurrency) as engine:
+        async with Engine.open(
+            url, host=host, path_policy=config.path_policy, max_concurrency=config.max_concurrency
+        ) as engine:
             return await fn(engine)
 
     return anyio.run(main)

@@ -52,7 +52,9 @@ def run_dict(run: Run) -> dict[str, Any]:
         "steps": run.steps,
         "usage": attrs.asdict(run.usage),
         "limits": attrs.asdict(run.limits),
-        "error": None if error is None else {"code": error.code, "message": error.message, "type": error.type, "element": error.element},
+        "error": None
+        if error is None
+        else {"code": error.code, "message": error.message, "type": error.type, "element": error.element},
         "parent_run_id": run.parent_run_id,
         "labels": dict(run.labels),
         "created_at": run.created_at,
@@ -161,7 +163,9 @@ def print_tasks(tasks: Sequence[Wait], out: Console | None = None) -> None:
         out.print("  " + complete_hint(t), soft_wrap=True)
 
 
-def print_rows(title: str, columns: Iterable[str], rows: Iterable[Sequence[str]], no_wrap: Mapping[str, int] | None = None) -> None:
+def print_rows(
+    title: str, columns: Iterable[str], rows: Iterable[Sequence[str]], no_wrap: Mapping[str, int] | None = None
+) -> None:
     """A simple table; ``no_wrap`` names columns (with a minimum width) that must stay on one line."""
     table = Table(title=title, title_justify="left")
     for col in columns:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vrooli_core.cli._common import exit_for, hint_if_memory, json_option, parse_json, parse_pairs, store_option, with_engine
+from vrooli_core.cli._common import (
+    exit_for,
+    hint_if_memory,
+    json_option,
+    parse_json,
+    parse_pairs,
+    store_option,
+    with_engine,
+)
 
 if TYPE_CHECKING:
     from vrooli_core.engine import Engine
@@ -16,13 +24,28 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--input", "-i", "pairs", multiple=True, metavar="KEY=VALUE", help="An input (repeatable); JSON values are parsed, anything else is a string.")
-@click.option("--inputs-json", metavar="JSON|@FILE", help="All inputs as a JSON object, inline or from a file; --input entries override.")
-@click.option("--format", "fmt", metavar="NAME", help="The navigator to read FILE with (default: the one that claims it).")
+@click.option(
+    "--input",
+    "-i",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An input (repeatable); JSON values are parsed, anything else is a string.",
+)
+@click.option(
+    "--inputs-json",
+    metavar="JSON|@FILE",
+    help="All inputs as a JSON object, inline or from a file; --input entries override.",
+)
+@click.option(
+    "--format", "fmt", metavar="NAME", help="The navigator to read FILE with (default: the one that claims it)."
+)
 @click.option("--max-steps", type=click.IntRange(min=1), help="Fail the run when it would take more steps than this.")
 @store_option
 @json_option
-def run(file: Path, pairs: tuple[str, ...], inputs_json: str | None, fmt: str | None, max_steps: int | None, as_json: bool) -> None:
+def run(
+    file: Path, pairs: tuple[str, ...], inputs_json: str | None, fmt: str | None, max_steps: int | None, as_json: bool
+) -> None:
     """Run the routine in FILE until it completes, fails, or waits (for a human task, a message, a
     timer, ...), then print its status, outputs and open tasks.
 

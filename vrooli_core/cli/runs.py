@@ -21,8 +21,12 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(_STATUSES), help="Only runs with this status (repeatable).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many runs, newest first.")
+@click.option(
+    "--status", "statuses", multiple=True, type=click.Choice(_STATUSES), help="Only runs with this status (repeatable)."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many runs, newest first."
+)
 @store_option
 @json_option
 def list_runs(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -45,8 +49,12 @@ def list_runs(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
     if not found:
         console().print("no runs")
         return
-    rows = [(r.id, f"{r.routine.id} v{r.routine.version}", str(r.status), str(r.steps), when(r.created_at)) for r in found]
-    print_rows("runs", ("run", "routine", "status", "steps", "created"), rows, no_wrap={"run": max(len(r.id) for r in found)})
+    rows = [
+        (r.id, f"{r.routine.id} v{r.routine.version}", str(r.status), str(r.steps), when(r.created_at)) for r in found
+    ]
+    print_rows(
+        "runs", ("run", "routine", "status", "steps", "created"), rows, no_wrap={"run": max(len(r.id) for r in found)}
+    )
 
 
 @runs.command("show")

@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vrooli_core.cli._common import exit_for, json_option, parse_json, parse_pairs, resolve_run, resolve_task, store_option, with_engine
+from vrooli_core.cli._common import (
+    exit_for,
+    json_option,
+    parse_json,
+    parse_pairs,
+    resolve_run,
+    resolve_task,
+    store_option,
+    with_engine,
+)
 from vrooli_core.cli._lazy import CliError
 
 if TYPE_CHECKING:
@@ -42,13 +51,31 @@ def list_tasks(run_ref: str | None, as_json: bool) -> None:
 
 @tasks.command("complete")
 @click.argument("task_ref", metavar="TASK")
-@click.option("--output", "-o", "pairs", multiple=True, metavar="KEY=VALUE", help="A field of the answer (repeatable); JSON values are parsed.")
-@click.option("--output-json", metavar="JSON|@FILE", help="The answer as JSON, inline or from a file; --output fields are merged into an object.")
+@click.option(
+    "--output",
+    "-o",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A field of the answer (repeatable); JSON values are parsed.",
+)
+@click.option(
+    "--output-json",
+    metavar="JSON|@FILE",
+    help="The answer as JSON, inline or from a file; --output fields are merged into an object.",
+)
 @click.option("--choice", metavar="OPTION", help="The option chosen (path choices, tasks with options).")
 @click.option("--approve/--reject", "approve", default=None, help="Approve or reject (approval tasks).")
 @store_option
 @json_option
-def complete(task_ref: str, pairs: tuple[str, ...], output_json: str | None, choice: str | None, approve: bool | None, as_json: bool) -> None:
+def complete(
+    task_ref: str,
+    pairs: tuple[str, ...],
+    output_json: str | None,
+    choice: str | None,
+    approve: bool | None,
+    as_json: bool,
+) -> None:
     """Complete TASK with an answer, then let its run move on until it rests again.
 
     Exits 1 when the run then fails or is cancelled (a rejected approval fails its step).
@@ -72,7 +99,9 @@ def complete(task_ref: str, pairs: tuple[str, ...], output_json: str | None, cho
     exit_for(result)
 
 
-def build_answer(task: Wait, fields: dict[str, Any], given: Any, has_json: bool, choice: str | None, approve: bool | None) -> Any:
+def build_answer(
+    task: Wait, fields: dict[str, Any], given: Any, has_json: bool, choice: str | None, approve: bool | None
+) -> Any:
     """The answer handed to ``Engine.complete_task``.
 
     A lone ``--choice`` is the option string (what path choices expect); a lone ``--output-json`` is
@@ -88,7 +117,10 @@ def build_answer(task: Wait, fields: dict[str, Any], given: Any, has_json: bool,
     if has_json:
         if not isinstance(given, dict):
             if fields or choice is not None or approve is not None:
-                raise click.BadParameter("must be a JSON object when combined with --output, --choice or --approve/--reject", param_hint="--output-json")
+                raise click.BadParameter(
+                    "must be a JSON object when combined with --output, --choice or --approve/--reject",
+                    param_hint="--output-json",
+                )
             return given
         answer.update(given)
     answer.update(fields)
