@@ -9,12 +9,20 @@ import textwrap
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click.testing
 import pytest
 
 from vrooli_core.cli import _common, main
+from vrooli_core.execution.safety import (
+    ALLOW,
+    RequireApproval,
+    SafetyCheck,
+    SafetyPoint,
+    SafetyRequest,
+    SafetyResult,
+)
 from vrooli_core.plugins import PluginHost, hookimpl
 from vrooli_core.storage.memory import MemoryStorage
 from vrooli_core.testing.flow import FlowNavigator
@@ -30,8 +38,25 @@ def explode(reason: str) -> None:
     raise ValueError(f"exploded: {reason}")
 
 
+class ApprovalCheck(SafetyCheck):
+    """Asks a person before a step whose config says ``approval = true``."""
+
+    name: ClassVar[str] = "cli-approval"
+    points: ClassVar[frozenset[SafetyPoint]] = frozenset({SafetyPoint.BEFORE_STEP})
+
+    async def check(self, request: SafetyRequest) -> SafetyResult:
+        if request.step is not None and request.step.config.get("approval"):
+            return RequireApproval("this step needs a person's approval")
+        return ALLOW
+
+
 class FlowTestPlugin:
-    """Registers the flow navigator and a few tools (no entry point provides them yet)."""
+    """Registers the flow navigator, a few tools and an approval check (no entry point provides
+    them yet)."""
+
+    @hookimpl
+    def vrooli_register_safety_checks(self) -> Iterable[type]:
+        return [ApprovalCheck]
 
     @hookimpl
     def vrooli_register_navigators(self) -> Iterable[type]:

@@ -36,7 +36,11 @@ def test_plugins_json_lists_a_broken_plugin_and_succeeds(fake_dists: Path, flow_
         "provides": {"tools": ["wave"]},
         "error": None,
     }
-    assert plugins["flowtest"]["provides"] == {"navigators": ["flow"], "tools": ["explode", "greet"]}
+    assert plugins["flowtest"]["provides"] == {
+        "navigators": ["flow"],
+        "safety_checks": ["cli-approval"],
+        "tools": ["explode", "greet"],
+    }
 
 
 def test_plugins_all_includes_the_builtins(out_json: OutJson) -> None:

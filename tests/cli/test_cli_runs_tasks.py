@@ -66,6 +66,17 @@ next = "join"
 join = 2
 """
 
+GUARDED = """
+start = "send"
+
+[steps.send]
+kind = "tool"
+tool = "greet"
+args = {name = "approver"}
+config = {approval = true}
+out = {sent = ""}
+"""
+
 CHOICE = """
 start = "decide"
 
@@ -218,6 +229,21 @@ def test_approve_and_reject_answers(invoke: Invoke, start_run: StartRun, out_jso
     second = start_run(REVIEW)["tasks"][0]["id"]
     rejected = out_json(invoke("tasks", "complete", second, "--reject", "-o", "why=typos", "--json"))
     assert rejected["run"]["outputs"]["review"] == {"why": "typos", "approved": False}
+
+
+def test_approval_tasks_from_a_safety_check(invoke: Invoke, start_run: StartRun, out_json: OutJson) -> None:
+    [task] = start_run(GUARDED)["tasks"]
+    assert task["kind"] == "approval"
+    assert task["options"] == ["approve", "reject"]
+    assert task["complete"] == f"vrooli tasks complete {task['id']} --approve  (or --reject)"
+    approved = invoke("tasks", "complete", task["id"], "--approve", "--json")
+    assert approved.exit_code == 0, approved.output
+    assert out_json(approved)["run"]["outputs"]["sent"] == "hello approver"
+
+    [task] = start_run(GUARDED)["tasks"]
+    rejected = invoke("tasks", "complete", task["id"], "--reject", "--json")
+    assert rejected.exit_code == 1, rejected.output
+    assert out_json(rejected)["run"]["error"]["code"] == "approval_rejected"
 
 
 def test_completing_a_task_that_makes_the_run_fail_exits_1(

@@ -95,12 +95,13 @@ def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON (stable keys) instead of tables.")(fn)
 
 
-def with_engine(fn: Callable[[Engine], Awaitable[T]], *, hint: bool = False) -> T:
+def with_engine(fn: Callable[[Engine], Awaitable[T]], *, hint: bool = False, progress: bool = False) -> T:
     """Open an engine on the configured store, await ``fn(engine)``, close it, return the result.
 
     Callers print and exit after this returns: anything raised inside the engine's task group comes
     back wrapped in an exception group. ``hint``: the command reads what earlier commands stored,
-    so say so when the store cannot have kept it.
+    so say so when the store cannot have kept it. ``progress``: the command moves runs; show which
+    step they are at (on a terminal).
     """
     import anyio
 
@@ -117,7 +118,12 @@ def with_engine(fn: Callable[[Engine], Awaitable[T]], *, hint: bool = False) -> 
         async with Engine.open(
             url, host=host, path_policy=config.path_policy, max_concurrency=config.max_concurrency
         ) as engine:
-            return await fn(engine)
+            if not progress:
+                return await fn(engine)
+            from vrooli_core.cli._progress import progress as show_progress
+
+            with show_progress(engine):
+                return await fn(engine)
 
     return anyio.run(main)
 

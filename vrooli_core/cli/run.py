@@ -61,7 +61,7 @@ def run(
         result = await engine.run(routine, inputs, limits=limits)
         return result, await engine.tasks(run_id=result.id)
 
-    result, tasks = with_engine(go)
+    result, tasks = with_engine(go, progress=True)
     if as_json:
         from vrooli_core.cli._output import echo_json, run_report
 

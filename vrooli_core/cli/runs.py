@@ -53,7 +53,10 @@ def list_runs(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
         (r.id, f"{r.routine.id} v{r.routine.version}", str(r.status), str(r.steps), when(r.created_at)) for r in found
     ]
     print_rows(
-        "runs", ("run", "routine", "status", "steps", "created"), rows, no_wrap={"run": max(len(r.id) for r in found)}
+        "runs",
+        ("run", "routine", "status", "steps", "created"),
+        rows,
+        no_wrap={"run": max(len(r.id) for r in found), "created": 19},
     )
 
 
@@ -98,7 +101,7 @@ def resume(run_ref: str, as_json: bool) -> None:
         result = await engine.resume(run_id)
         return result, await engine.tasks(run_id=run_id)
 
-    _report(*with_engine(go, hint=True), as_json=as_json)
+    _report(*with_engine(go, hint=True, progress=True), as_json=as_json)
 
 
 @runs.command("cancel")

@@ -89,7 +89,7 @@ def complete(
         result = await engine.complete_task(task.id, answer)
         return result, await engine.tasks(run_id=result.id)
 
-    result, open_tasks = with_engine(go, hint=True)
+    result, open_tasks = with_engine(go, hint=True, progress=True)
     from vrooli_core.cli._output import echo_json, print_run, run_report
 
     if as_json:
