@@ -19,6 +19,7 @@ from vrooli_core.model import Event, Run, Wait, WaitKind
 
 
 def console() -> Console:
+    """A console on stdout for tables."""
     # markup off: routine ids, messages and values may contain [brackets] that are not rich markup.
     return Console(highlight=False, markup=False, emoji=False)
 
@@ -30,8 +31,8 @@ def echo_json(data: Any) -> None:
 
 def _json_default(obj: Any) -> Any:
     # Variables may hold values JSON has no type for; show them rather than fail the whole output.
-    if isinstance(obj, (set, frozenset, tuple)):
-        return sorted(obj, key=repr) if not isinstance(obj, tuple) else list(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
     if attrs.has(type(obj)):
         return attrs.asdict(obj)
     return repr(obj)
@@ -107,10 +108,12 @@ def complete_hint(task: Wait) -> str:
 
 
 def when(ts: float) -> str:
+    """An epoch time as local date and time."""
     return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
 def compact(value: Any) -> str:
+    """A value on one line: strings as they are, anything else as JSON."""
     return json.dumps(value, default=_json_default) if not isinstance(value, str) else value
 
 

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 @click.option(
     "--format", "fmt", metavar="NAME", help="The navigator to read FILE with (default: the one that claims it)."
 )
-@click.option("--max-steps", type=click.IntRange(min=1), help="Fail the run when it would take more steps than this.")
+@click.option(
+    "--max-steps", type=click.IntRange(min=1), metavar="N", help="Fail the run when it would take more steps than this."
+)
 @store_option
 @json_option
 def run(

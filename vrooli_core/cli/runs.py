@@ -25,7 +25,12 @@ def runs() -> None:
     "--status", "statuses", multiple=True, type=click.Choice(_STATUSES), help="Only runs with this status (repeatable)."
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many runs, newest first."
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=50,
+    show_default=True,
+    help="At most this many runs, newest first.",
 )
 @store_option
 @json_option
