@@ -82,8 +82,10 @@ def examples(session: nox.Session) -> None:
     _pip(session, "--no-index", "--find-links", str(dist), "--force-reinstall", "--no-deps", "vrooli-example-flow")
     session.run("python", "-m", "pip", "check")
     session.run("vrooli", "plugins", "--json")
-    session.run("python", str(ROOT / "contrib/examples/check_example_plugin.py"), "example-flow")
-    session.run("vrooli", "run", str(ROOT / "contrib/examples/routines/hello.flow.toml"), "--input", "name=Ada")
+    hello = str(ROOT / "contrib/examples/routines/hello.flow.toml")
+    check = str(ROOT / "contrib/examples/check_example_plugin.py")
+    session.run("python", check, "--plugin", "example-flow", "--routine", hello, "--input", "name=Ada")
+    session.run("vrooli", "run", hello, "--input", "name=Ada")
 
 
 @nox.session
