@@ -77,9 +77,10 @@ def core(session: nox.Session) -> None:
 def examples(session: nox.Session) -> None:
     """Build the example plugin as a wheel, install it, check ``vrooli plugins --json``, run hello."""
     _pip(session, str(ROOT))
-    dist = Path(session.create_tmp()) / "dist"
-    session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(ROOT / "contrib/examples/vrooli-example-flow"))
-    _pip(session, "--no-index", "--find-links", str(dist), "--force-reinstall", "--no-deps", "vrooli-example-flow")
+    dist = str(Path(session.create_tmp()) / "dist")
+    example = str(ROOT / "contrib/examples/vrooli-example-flow")
+    session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", dist, example)
+    _pip(session, "--no-index", "--find-links", dist, "--force-reinstall", "--no-deps", "vrooli-example-flow")
     session.run("python", "-m", "pip", "check")
     session.run("vrooli", "plugins", "--json")
     hello = str(ROOT / "contrib/examples/routines/hello.flow.toml")

@@ -32,7 +32,8 @@ __all__ = [
     "word_count",
 ]
 
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+# Words may contain apostrophes (straight or typographic) and hyphens: "don't", "well-known".
+_WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -83,7 +84,7 @@ def add(a: float, b: float) -> dict[str, float]:
 
 @tool
 def multiply(a: float, b: float) -> dict[str, float]:
-    """a × b."""
+    """a * b."""
     return {"result": a * b}
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from vrooli_core import Engine, PluginHost, tool
 from vrooli_core.errors import RoutineError
-from vrooli_core.model import RoutineSource, StepKind
+from vrooli_core.model import Graph, RoutineSource, Run, StepKind
 
 from vrooli_myformat import plugin
 from vrooli_myformat.navigator import MyFormatNavigator
 
 
-def load(text: str) -> object:
+def load(text: str) -> Graph:
     return MyFormatNavigator().load(RoutineSource(text, "t.steps.txt"))
 
 
@@ -54,11 +55,9 @@ def test_runs_in_order_through_the_entry_point_module() -> None:
     host.register(plugin, "myformat")
     source = RoutineSource("one: add a=1 b=2\ntwo: add a=$result b=10 -> total\n", "sum.steps.txt")
 
-    async def main() -> object:
+    async def main() -> Run:
         async with Engine.open("memory://", host=host, tools=[add]) as engine:
             return await engine.run(source)
-
-    import anyio
 
     run = anyio.run(main)
     assert run.status == "completed"

@@ -70,11 +70,20 @@ class MyFormatNavigator(Navigator):
             try:
                 step = _parse_step(line, number)
             except RoutineError as exc:
-                problems.append(RoutineError(f"{exc.message}: {line!r}", element=exc.element, line=number, source=source.path))
+                problems.append(
+                    RoutineError(f"{exc.message}: {line!r}", element=exc.element, line=number, source=source.path)
+                )
                 continue
             if step.id in steps:
                 first = steps[step.id].line
-                problems.append(RoutineError(f"duplicate step id {step.id!r} (first on line {first}): {line!r}", element=step.id, line=number, source=source.path))
+                problems.append(
+                    RoutineError(
+                        f"duplicate step id {step.id!r} (first on line {first}): {line!r}",
+                        element=step.id,
+                        line=number,
+                        source=source.path,
+                    )
+                )
                 continue
             steps[step.id] = step
         if problems:
