@@ -112,6 +112,7 @@ class FakeModelStrategy(Strategy):
         self.default = default
         self.names = tuple(names)
         self.calls: list[ModelCall] = []
+        self._classes: list[type[Strategy]] | None = None
 
     def add(self, *outputs: Scripted) -> None:
         """Append answers to the script."""
@@ -144,7 +145,13 @@ class FakeModelStrategy(Strategy):
         raise ScriptExhaustedError(f"the fake model has no scripted answer left for step {ctx.step.id!r} ({len(self.calls)} calls)")
 
     def strategy_classes(self) -> list[type[Strategy]]:
-        """Strategy classes, one per name in ``names``, that answer from this fake."""
+        """Strategy classes, one per name in ``names``, that answer from this fake (the same classes
+        on every call)."""
+        if self._classes is None:
+            self._classes = self._make_classes()
+        return list(self._classes)
+
+    def _make_classes(self) -> list[type[Strategy]]:
         fake = self
         classes: list[type[Strategy]] = []
         for strategy_name in self.names:

@@ -58,8 +58,16 @@ class ConformanceSuite:
             raise TypeError(f"{cls.__qualname__} must not override {GUARD}: it is what keeps the conformance suite honest")
 
     def run_async(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``fn(*args)`` to completion on :attr:`async_backend`."""
-        return anyio.run(fn, *args, backend=self.async_backend)
+        """Run ``fn(*args)`` to completion on :attr:`async_backend`. A failure inside a task group
+        (an engine's) is raised as itself, not wrapped in an exception group, so the report shows
+        the failed assertion."""
+        try:
+            return anyio.run(fn, *args, backend=self.async_backend)
+        except BaseExceptionGroup as group:
+            leaf = _single_leaf(group)
+            if leaf is None:
+                raise
+            raise leaf.with_traceback(leaf.__traceback__) from None
 
     @staticmethod
     def unique_name(prefix: str = "conformance") -> str:
@@ -71,6 +79,15 @@ class ConformanceSuite:
         with ``@pytest.mark.xfail(reason=...)``."""
         problems = find_unmarked_overrides(type(self))
         assert not problems, "standard conformance tests were weakened:\n  " + "\n  ".join(map(str, problems))
+
+
+def _single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    while len(group.exceptions) == 1:
+        inner = group.exceptions[0]
+        if not isinstance(inner, BaseExceptionGroup):
+            return inner
+        group = inner
+    return None
 
 
 def _suites(cls: type) -> list[type]:
