@@ -254,3 +254,28 @@ def test_unregister_removes_capabilities():
     assert "flow" in host.navigators()
     host.unregister("flow")
     assert "flow" not in host.navigators()
+
+
+def test_a_register_hook_that_raises_is_recorded_not_fatal():
+    class Broken:
+        @hookimpl
+        def vrooli_register_navigators(self):
+            raise RuntimeError("half-installed")
+
+    host = PluginHost.create(load_entrypoints=False)
+    host.register(Broken(), "broken")
+    assert list(host.navigators()) == []
+    [failure] = host.failures()
+    assert failure.name == "broken" and failure.error == "RuntimeError: half-installed"
+
+    strict = PluginHost.create(load_entrypoints=False, strict=True)
+    strict.register(Broken(), "broken")
+    with pytest.raises(PluginLoadError, match="plugin 'broken' failed to load: RuntimeError: half-installed"):
+        strict.navigators()
+
+
+def test_builtins_report_the_core_distribution():
+    from vrooli_core import __version__
+
+    [info] = PluginHost.create(load_entrypoints=False).plugins()
+    assert (info.dist, info.version) == ("vrooli-core", __version__)

@@ -114,6 +114,7 @@ class PluginHost:
 
         host = cls(strict=strict)
         host.register(builtins, name=BUILTIN)
+        host._infos[BUILTIN] = attrs.evolve(host._infos[BUILTIN], dist="vrooli-core", version=_core_version())
         host._builtin_names.add(BUILTIN)
         if load_entrypoints:
             blocked_set = set(blocked) | _env_names("VROOLI_DISABLE_PLUGINS")
@@ -168,9 +169,17 @@ class PluginHost:
                     status="failed",
                     dist=dist.metadata["Name"] if dist else None,
                     version=dist.version if dist else None,
-                    error=f"{type(exc).__name__}: {exc}",
-                    traceback="".join(traceback.format_exception(exc)),
                 )
+                self._record_failure(ep.name, exc)
+
+    def _record_failure(self, name: str, exc: BaseException) -> None:
+        info = self._infos.get(name) or PluginInfo(name=name, status="failed")
+        self._infos[name] = attrs.evolve(
+            info,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(exc)),
+        )
 
     def configure(self, config: Config) -> None:
         self.pm.hook.vrooli_configure.call_historic(kwargs={"config": config})
@@ -231,7 +240,14 @@ class PluginHost:
         owners: dict[str, str] = {}
         # get_hookimpls() lists in registration order: builtins first, so a plugin can replace one.
         for impl in caller.get_hookimpls():
-            for obj in impl.function() or ():
+            try:
+                provided = list(impl.function() or ())
+            except Exception as exc:  # plugin boundary: a broken hook is recorded, like a broken import
+                if self.strict:
+                    raise PluginLoadError(impl.plugin_name, exc) from exc
+                self._record_failure(impl.plugin_name, exc)
+                continue
+            for obj in provided:
                 item = to_item(obj)
                 name = item.name
                 if name in items:
@@ -277,6 +293,12 @@ _SINGULAR = {
 
 def _origin(item: Any) -> Any:
     return getattr(item, "fn", item)
+
+
+def _core_version() -> str:
+    from vrooli_core import __version__
+
+    return __version__
 
 
 def _env_names(var: str) -> set[str]:

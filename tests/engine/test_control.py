@@ -364,3 +364,28 @@ async def test_emergency_stop_cancels_every_run_of_a_scope(host, store):
         assert (await engine.get_run(c.id)).status is RunStatus.WAITING
         assert await engine.emergency_stop() == [c.id]
         assert (await engine.get_run(c.id)).status is RunStatus.CANCELLED
+
+
+async def test_an_output_mapping_that_does_not_fit_fails_the_step(host, store):
+    text = 'id = "x"\nstart = "a"\n[steps.a]\nkind = "tool"\ntool = "leak"\nout = {g = "nested.path"}\non_error = "h"\n[steps.h]\n'
+    async with Engine.open(store, host=host, tools=[leak]) as engine:
+        run = await engine.run(flow(text))
+    assert run.status is RunStatus.COMPLETED
+    assert run.outputs["error"]["code"] == "ExpressionError" and "no value at 'nested.path'" in run.outputs["error"]["message"]
+
+
+async def test_errors_inside_engine_open_reach_the_caller_unwrapped(host, store):
+    with pytest.raises(RunError, match="inputs of routine 'child' are invalid"):
+        async with Engine.open(store, host=host) as engine:
+            await engine.run(flow('id = "child"\ninputs = {type = "object", required = ["n"]}\n[steps.a]\n'))
+
+
+async def test_only_human_tasks_can_be_completed(host, store):
+    from vrooli_core.errors import NotFoundError
+
+    text = 'id = "x"\nstart = "a"\n[steps.a]\nwait = {message = "m"}\n'
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(flow(text))
+        [wait] = await engine.storage.find_waits(run_id=run.id)
+        with pytest.raises(NotFoundError, match="is a message wait, not a human task"):
+            await engine.complete_task(wait.id, {})

@@ -114,15 +114,20 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         try:
             engine = cls(storage, host=host, converter=converter, **kwargs)
             await engine._load_timers()
+            error: BaseException | None = None
             async with anyio.create_task_group() as tg:
                 engine._tg = tg
                 if not hasattr(engine.clock, "advance"):  # a real clock: fire timers in the background
                     tg.start_soon(engine._timer_service)
                 try:
                     yield engine
+                except BaseException as exc:  # re-raised below, so callers don't get a task-group wrapper
+                    error = exc
                 finally:
                     engine._tg = None
                     tg.cancel_scope.cancel()
+            if error is not None:
+                raise error
         finally:
             await storage.close()
 
@@ -317,6 +322,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
     async def complete_task(self, task_id: str, output: Any = None) -> Run:
         """Answer a human task (a person task's form, an approval, a path choice)."""
         wait = await self.storage.get_wait(task_id)
+        if wait.spec.kind not in (WaitKind.HUMAN, WaitKind.CHOICE):
+            raise NotFoundError(f"{task_id!r} is a {wait.spec.kind} wait, not a human task")
         rt = await self._runtime(wait.run_id)
         output = _check_task_answer(wait, output)
         await self._resolve(rt, task_id, Outcome(output=output))

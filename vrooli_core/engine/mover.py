@@ -271,7 +271,12 @@ class RunMover:
             if outcome.status is OutcomeStatus.SUSPENDED:
                 fx = await self._record(rt, StepSuspended(token.id, step.id, outcome.wait, outcome.usage))  # type: ignore[arg-type]
             else:
-                writes = self._writes(rt, step, outcome) if outcome.status is OutcomeStatus.COMPLETED else {}
+                writes: dict[str, Any] = {}
+                if outcome.status is OutcomeStatus.COMPLETED:
+                    try:
+                        writes = self._writes(rt, step, outcome)
+                    except VrooliError as exc:  # an output mapping that does not fit is the step's failure
+                        outcome = Outcome(OutcomeStatus.FAILED, outcome.output, ErrorInfo.from_exception(exc, element=step.id), outcome.usage)
                 if writes:
                     st.variables.update(writes)
                 decision, err = await self._decide(rt, token, outcome)
@@ -416,7 +421,10 @@ class RunMover:
                 if spec.key.startswith("approval:"):
                     outcome = Outcome.failure("approval_rejected", f"a person rejected step {token.location!r}: {outcome.output!r}", element=token.location)
                 elif outcome.ok and _is_step_wait(rt, token, spec):
-                    writes = self._writes(rt, rt.graph.steps[token.location], outcome)
+                    try:
+                        writes = self._writes(rt, rt.graph.steps[token.location], outcome)
+                    except VrooliError as exc:
+                        outcome = Outcome(OutcomeStatus.FAILED, outcome.output, ErrorInfo.from_exception(exc, element=token.location), outcome.usage, None, outcome.trigger)
                     st.variables.update(writes)
                 decision, err = await self._decide(rt, token, outcome)
             fx = await self._record_decision(rt, WaitResolved(wait_id, outcome, writes, decision), decision)

@@ -70,10 +70,11 @@ class FlowNavigator(Navigator):
     def load(self, source: RoutineSource) -> Graph:
         data = _parse(source)
         where = source.path
+        lines = _LineIndex(source.text)
         problems: list[RoutineError] = []
         unknown = sorted(set(data) - _TOP_KEYS)
         for key in unknown:
-            problems.append(RoutineError(f"unsupported top-level key {key!r}", source=where, line=_line(source.text, key)))
+            problems.append(RoutineError(f"unsupported top-level key {key!r}", source=where, line=lines(key)))
         steps_raw = data.get("steps")
         if not isinstance(steps_raw, Mapping) or not steps_raw:
             raise RoutineError("a flow needs a [steps] table with at least one step", source=where)
@@ -81,7 +82,7 @@ class FlowNavigator(Navigator):
         starts = [start] if isinstance(start, str) else list(start)
         steps: dict[str, StepDef] = {}
         for sid, raw in steps_raw.items():
-            line = _line(source.text, sid)
+            line = lines(sid)
             if not isinstance(raw, Mapping):
                 problems.append(RoutineError("a step must be a table", element=sid, line=line, source=where))
                 continue
@@ -95,15 +96,15 @@ class FlowNavigator(Navigator):
             if isinstance(raw, Mapping):
                 for target, what in _targets(raw):
                     if target not in steps_raw:
-                        problems.append(RoutineError(f"{what} refers to unknown step {target!r}", element=sid, line=_line(source.text, sid), source=where))
+                        problems.append(RoutineError(f"{what} refers to unknown step {target!r}", element=sid, line=lines(sid), source=where))
                 for expr in _expressions(raw):
                     try:
                         check(expr, element=sid)
                     except RoutineError as exc:
-                        problems.append(RoutineError(exc.message, element=sid, line=_line(source.text, sid), source=where))
+                        problems.append(RoutineError(exc.message, element=sid, line=lines(sid), source=where))
         for s in starts:
             if s not in steps_raw:
-                problems.append(RoutineError(f"start step {s!r} does not exist", source=where, line=_line(source.text, "start")))
+                problems.append(RoutineError(f"start step {s!r} does not exist", source=where, line=lines("start")))
         if problems:
             if len(problems) == 1:
                 raise problems[0]
@@ -304,10 +305,26 @@ def _parse(source: RoutineSource) -> dict[str, Any]:
     return data
 
 
-def _line(text: str, key: str) -> int | None:
-    pattern = re.compile(rf'(\[steps\.{re.escape(key)}\]|"{re.escape(key)}"\s*:|^{re.escape(key)}\s*=)', re.M)
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+class _LineIndex:
+    """Source lines of step tables and keys, found in one pass (a flow may have 100,000 steps)."""
+
+    _PATTERN = re.compile(r'^\s*(?:\[steps\.("?)([^\]"]+)\1\]|"([^"]+)"\s*:|([A-Za-z_][\w-]*)\s*=)', re.M)
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._index: dict[str, int] | None = None
+
+    def __call__(self, key: str) -> int | None:
+        if self._index is None:
+            index: dict[str, int] = {}
+            line, pos = 1, 0
+            for match in self._PATTERN.finditer(self._text):
+                line += self._text.count("\n", pos, match.start())
+                pos = match.start()
+                name = match.group(2) or match.group(3) or match.group(4)
+                index.setdefault(name, line)
+            self._index = index
+        return self._index.get(key)
 
 
 def _stem(path: str | None) -> str | None:
