@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 
-def get_tracer() -> Any:
+def get_tracer(provider: Any = None) -> Any:
+    """The tracer of ``provider`` (an OpenTelemetry ``TracerProvider``), else of the global one."""
     from opentelemetry import trace
 
-    return trace.get_tracer("vrooli")
+    from vrooli_core import __version__
+
+    return trace.get_tracer("vrooli", __version__, tracer_provider=provider)

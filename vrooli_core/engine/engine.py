@@ -69,6 +69,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         tools: Iterable[Any] = (),
         converter: cattrs.Converter | None = None,
         max_cached_runs: int = 10_000,
+        tracer_provider: Any = None,
     ) -> None:
         self.host = host or PluginHost.create()
         self.storage = storage
@@ -83,7 +84,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         self.max_concurrency = max_concurrency
         self.max_cached_runs = max_cached_runs
         self.bus = EventBus()
-        self.tracer = get_tracer()
+        self.tracer = get_tracer(tracer_provider)
         self.tools: Registry[ToolSpec] = Registry("tool", dict(self.host.tools()), {})
         for fn in tools:
             self.register_tool(fn)

@@ -156,6 +156,11 @@ class RunMover:
         """Run ready tokens until none is left (the run rests: completed, waiting, paused, …)."""
         rt.driving = True
         rt.rested = anyio.Event()
+        st = rt.state
+        span = self.tracer.start_span(
+            f"run {st.routine.id}",
+            attributes={"vrooli.run": st.run_id, "vrooli.routine": st.routine.id, "vrooli.routine.version": st.routine.version},
+        )
         try:
             async with anyio.create_task_group() as tg:
                 while True:
@@ -176,6 +181,9 @@ class RunMover:
             # Callers get the error a worker raised (a StorageError, …), not a task-group wrapper.
             raise _leaf(group) from group
         finally:
+            span.set_attribute("vrooli.status", str(st.status))
+            span.set_attribute("vrooli.steps", st.steps)
+            span.end()
             rt.driving = False
             rt.rested.set()
         await self._rest(rt)
@@ -337,8 +345,14 @@ class RunMover:
         with anyio.CancelScope() as scope:
             rt.running[token.id] = scope
             try:
-                with self.tracer.start_as_current_span(f"step {step.id}", attributes={"vrooli.run": st.run_id}):
+                with self.tracer.start_as_current_span(
+                    f"step {step.id}",
+                    attributes={"vrooli.run": st.run_id, "vrooli.step": step.id, "vrooli.step.kind": str(kind), "vrooli.attempt": attempt},
+                ) as span:
                     outcome = await self.executor.execute(ctx, runner)
+                    span.set_attribute("vrooli.outcome", str(outcome.status))
+                    if outcome.error is not None:
+                        span.set_attribute("vrooli.error.code", outcome.error.code)
             finally:
                 rt.running.pop(token.id, None)
         if scope.cancelled_caught or (outcome.error is not None and outcome.error.code == StepStopped.__name__):
