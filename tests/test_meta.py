@@ -23,7 +23,9 @@ def hook_names() -> list[str]:
 
 @cache
 def _test_sources() -> dict[Path, str]:
-    return {p: p.read_text(encoding="utf-8") for p in TESTS.rglob("test_*.py") if p.resolve() != Path(__file__).resolve()}
+    return {
+        p: p.read_text(encoding="utf-8") for p in TESTS.rglob("test_*.py") if p.resolve() != Path(__file__).resolve()
+    }
 
 
 @cache

@@ -25,12 +25,29 @@ class FailureClusters(Analyzer):
         for (rid, version, code, element), count in sorted(clusters.items()):
             if count < 2:
                 continue
-            results.append(Finding("failure_cluster", f"{count} runs failed with {code}", rid, "warning", element, {"code": code, "runs": count}))
+            results.append(
+                Finding(
+                    "failure_cluster",
+                    f"{count} runs failed with {code}",
+                    rid,
+                    "warning",
+                    element,
+                    {"code": code, "runs": count},
+                )
+            )
             stored = await history.storage.get_routine(rid, version)
             header = f"[steps.{element}]\n"
             if element and header in stored.source:
                 source = stored.source.replace(header, header + "retry = {max_attempts = 3}\n")
-                results.append(Proposal(rid, version, stored.routine.format, source, f"step {element!r} failed {count} times with {code}"))
+                results.append(
+                    Proposal(
+                        rid,
+                        version,
+                        stored.routine.format,
+                        source,
+                        f"step {element!r} failed {count} times with {code}",
+                    )
+                )
         return results
 
 

@@ -43,11 +43,17 @@ class ChainNavigator(Navigator):
             if not line.strip():
                 continue
             if verb not in ("call", "ask") or not arg:
-                raise RoutineError(f"unknown instruction {line.strip()!r}", element=f"line{number}", line=number, source=source.path)
+                raise RoutineError(
+                    f"unknown instruction {line.strip()!r}", element=f"line{number}", line=number, source=source.path
+                )
             lines.append((verb, arg))
         if not lines:
             raise RoutineError("a chain needs at least one instruction", source=source.path)
-        routine = RoutineDef(id=(source.path or "chain").split("/")[-1].removesuffix(".chain.txt"), format=self.name, content_hash=source.content_hash)
+        routine = RoutineDef(
+            id=(source.path or "chain").split("/")[-1].removesuffix(".chain.txt"),
+            format=self.name,
+            content_hash=source.content_hash,
+        )
         return Graph(routine, {"run": StepDef("run", kind=StepKind.DELEGATE)}, data=tuple(lines))
 
     def io(self, graph: Graph, location: str) -> IOMapping:
@@ -65,7 +71,10 @@ class ChainNavigator(Navigator):
         result = outcome.output
         if "ask" in result:
             wait = WaitSpec(WaitKind.HUMAN, name=result["ask"])
-            return Decision(create=(NewToken("run", data={"pc": result["pc"], "asking": True}, wait=wait),), variables=result["vars"])
+            return Decision(
+                create=(NewToken("run", data={"pc": result["pc"], "asking": True}, wait=wait),),
+                variables=result["vars"],
+            )
         return Decision(variables=result["vars"])
 
     async def execute(self, graph: Graph, view: RunView, token: Token, ctx: StepContext) -> Outcome:

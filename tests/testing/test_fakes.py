@@ -62,8 +62,12 @@ def test_fake_clock_is_the_kernel_clock(fake_clock: FakeClock) -> None:
 
 
 @pytest.mark.anyio
-async def test_fake_model_answers_in_order_and_records_inputs(vrooli_host: PluginHost, registered_plugin: Register, memory_store_url: str) -> None:
-    model = FakeModelStrategy(["Paris", {"fact": "on the Seine"}, "A river city."], usage=Usage(input_tokens=10, output_tokens=2, cost=0.01))
+async def test_fake_model_answers_in_order_and_records_inputs(
+    vrooli_host: PluginHost, registered_plugin: Register, memory_store_url: str
+) -> None:
+    model = FakeModelStrategy(
+        ["Paris", {"fact": "on the Seine"}, "A river city."], usage=Usage(input_tokens=10, output_tokens=2, cost=0.01)
+    )
     with registered_plugin(vrooli_host, model.plugin(), "fake-model"):
         async with Engine.open(memory_store_url, host=vrooli_host) as engine:
             run = await engine.run(RoutineSource(ASK_TWICE, "ask.flow.toml"), {"country": "France"})
@@ -81,11 +85,15 @@ async def test_fake_model_answers_in_order_and_records_inputs(vrooli_host: Plugi
 
 
 @pytest.mark.anyio
-async def test_fake_model_usage_lets_cost_limits_stop_a_run(vrooli_host: PluginHost, registered_plugin: Register, memory_store_url: str) -> None:
+async def test_fake_model_usage_lets_cost_limits_stop_a_run(
+    vrooli_host: PluginHost, registered_plugin: Register, memory_store_url: str
+) -> None:
     model = FakeModelStrategy(default={"fact": "ok"}, usage=Usage(cost=0.01))
     with registered_plugin(vrooli_host, model.plugin(), "fake-model"):
         async with Engine.open(memory_store_url, host=vrooli_host) as engine:
-            run = await engine.run(RoutineSource(ASK_TWICE, "ask.flow.toml"), {"country": "France"}, limits=Limits(max_cost=0.015))
+            run = await engine.run(
+                RoutineSource(ASK_TWICE, "ask.flow.toml"), {"country": "France"}, limits=Limits(max_cost=0.015)
+            )
             limit = [e.payload for e in await engine.history(run.id) if e.type == "limit.reached"]
     assert run.status is RunStatus.FAILED and run.error is not None and run.error.code == "limit_exceeded"
     assert len(model.calls) == 2
@@ -93,7 +101,9 @@ async def test_fake_model_usage_lets_cost_limits_stop_a_run(vrooli_host: PluginH
 
 
 @pytest.mark.anyio
-async def test_fake_model_out_of_answers_fails_the_step(vrooli_host: PluginHost, registered_plugin: Register, memory_store_url: str) -> None:
+async def test_fake_model_out_of_answers_fails_the_step(
+    vrooli_host: PluginHost, registered_plugin: Register, memory_store_url: str
+) -> None:
     model = FakeModelStrategy(["only one"])
     with registered_plugin(vrooli_host, model.plugin(), "fake-model"):
         async with Engine.open(memory_store_url, host=vrooli_host) as engine:
@@ -139,7 +149,9 @@ async def test_fake_model_scripted_items() -> None:
     assert third.status is OutcomeStatus.FAILED and third.error is not None and third.error.code == "RuntimeError"
     assert fourth.output == {"echo": {"q": 1}} and seen == ["ask"]
     assert fifth.output == "fallback"
-    assert fifth.usage.input_tokens >= 1 and fifth.usage.model_calls == 1, "without scripted usage the fake estimates it"
+    assert fifth.usage.input_tokens >= 1 and fifth.usage.model_calls == 1, (
+        "without scripted usage the fake estimates it"
+    )
     assert len(model.calls) == 5
 
 
@@ -156,7 +168,9 @@ async def test_fake_model_passes_the_model_safety_points() -> None:
 
     model = FakeModelStrategy(["the secret answer"])
     services = FakeStepServices([Scrub()])
-    outcome = await Executor({"conversational": model}).execute(step_context(MODEL_STEP, {"ssn": "123", "name": "Ada"}, services=services))
+    outcome = await Executor({"conversational": model}).execute(
+        step_context(MODEL_STEP, {"ssn": "123", "name": "Ada"}, services=services)
+    )
     assert model.calls[0].inputs == {"ssn": "***", "name": "Ada"}, "the model must only see redacted inputs"
     assert outcome.output == "the [removed] answer"
     assert [p for p, _ in services.safety_calls] == [
@@ -205,7 +219,13 @@ def shout(text: str) -> str:
 
 
 def test_step_context_defaults() -> None:
-    ctx = step_context(StepDef("s", kind=StepKind.TOOL, config={"tool": "shout"}), {"text": "hi"}, tools=[shout], run_id="r9", attempt=2)
+    ctx = step_context(
+        StepDef("s", kind=StepKind.TOOL, config={"tool": "shout"}),
+        {"text": "hi"},
+        tools=[shout],
+        run_id="r9",
+        attempt=2,
+    )
     assert ctx.idempotency_key == "r9:t1:s:2"
     assert ctx.tools["shout"].name == "shout" and ctx.variables == {"text": "hi"}
     assert ctx.graph.steps == {"s": ctx.step} and ctx.token.location == "s"
@@ -220,7 +240,9 @@ async def test_fake_storage_verifies_and_shares() -> None:
     with pytest.raises(TypeError):
         await store.commit(Commit("r", (data.filler("r", 2),), data.run("r", labels={"x": object()})))  # type: ignore[dict-item]
     with pytest.raises(StorageError):
-        await store.put_routine(data.stored_routine("a", "1", "x")) or await store.put_routine(data.stored_routine("a", "1", "y"))
+        await store.put_routine(data.stored_routine("a", "1", "x")) or await store.put_routine(
+            data.stored_routine("a", "1", "y")
+        )
     name = "test-fakes-shared"
     try:
         one, two = fake_storage(shared=name), fake_storage(shared=name)

@@ -128,7 +128,7 @@ def test_a_suite_extending_a_suite_may_override() -> None:
     assert issubclass(Extended, ConformanceSuite)
 
 
-PLUGIN_TESTS = '''
+PLUGIN_TESTS = """
 import pytest
 from vrooli_core.model import RoutineSource
 from vrooli_core.testing import FlowNavigator
@@ -145,7 +145,7 @@ class TestMine(NavigatorConformance):
     MARK
     def test_start_is_deterministic(self):
         pass
-'''
+"""
 
 
 @pytest.mark.parametrize(

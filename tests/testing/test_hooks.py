@@ -115,7 +115,9 @@ async def test_vrooli_register_safety_checks(vrooli_host: PluginHost, memory_sto
     assert denied.status is RunStatus.FAILED and denied.error is not None and denied.error.code == "safety_denied"
     assert [(c.check, c.action, c.reason) for c in checked] == [("no-shouting", "deny", "too loud")]
     async with Engine.open(memory_store_url, host=vrooli_host, tools=[shout], safety_checks=[]) as engine:
-        assert (await engine.run(routine)).status is RunStatus.COMPLETED, "an explicit empty list disables registered checks"
+        assert (await engine.run(routine)).status is RunStatus.COMPLETED, (
+            "an explicit empty list disables registered checks"
+        )
 
 
 async def test_vrooli_register_storage_backends(vrooli_host: PluginHost) -> None:

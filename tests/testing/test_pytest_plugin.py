@@ -90,7 +90,9 @@ def test_enabled_with_pytest_plugins_in_conftest(project: Path) -> None:
 def test_not_active_unless_asked_for(project: Path) -> None:
     proc = run_pytest(project)
     assert proc.returncode != 0
-    assert "fixture 'vrooli_host' not found" in proc.stdout or "fixture 'memory_store_url' not found" in proc.stdout, proc.stdout
+    assert "fixture 'vrooli_host' not found" in proc.stdout or "fixture 'memory_store_url' not found" in proc.stdout, (
+        proc.stdout
+    )
 
 
 def test_no_pytest11_entry_point() -> None:

@@ -9,6 +9,13 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
+# The working samples' modules, imported as modules so pytest does not collect their suites twice.
+import test_analyzer_conformance as analyzer_samples
+import test_navigator_conformance as navigator_samples
+import test_safety_conformance as safety_samples
+import test_storage_conformance as storage_samples
+import test_strategy_conformance as strategy_samples
+
 from vrooli_core.analysis import Analyzer, Finding, History
 from vrooli_core.engine import RunView
 from vrooli_core.errors import StorageError
@@ -19,13 +26,6 @@ from vrooli_core.model import Decision, Graph, Outcome, RoutineSource, Run, RunS
 from vrooli_core.storage.base import Commit
 from vrooli_core.storage.memory import MemoryStorage
 from vrooli_core.testing import FlowNavigator
-
-# The working samples' modules, imported as modules so pytest does not collect their suites twice.
-import test_analyzer_conformance as analyzer_samples
-import test_navigator_conformance as navigator_samples
-import test_safety_conformance as safety_samples
-import test_storage_conformance as storage_samples
-import test_strategy_conformance as strategy_samples
 
 SEQUENCE = navigator_samples.SEQUENCE
 GuardRail = safety_samples.GuardRail
@@ -120,7 +120,9 @@ def test_navigator_suite_sees_parallel_that_is_not() -> None:
 
 
 def test_navigator_suite_wants_the_needle_in_the_message() -> None:
-    suite = navigator_suite(FlowNavigator, invalid_sources=[(RoutineSource("[steps.a]\nnext = 'x'\n", "a.flow.toml"), "not in the message")])
+    suite = navigator_suite(
+        FlowNavigator, invalid_sources=[(RoutineSource("[steps.a]\nnext = 'x'\n", "a.flow.toml"), "not in the message")]
+    )
     with pytest.raises(AssertionError, match="not in the message"):
         suite.test_invalid_sources_raise_routine_error()
 
@@ -169,7 +171,11 @@ class ForgetfulStorage(MemoryStorage):
 
 
 def storage_suite(backend: type[MemoryStorage]) -> storage_samples.TestMemoryStorage:
-    return type("Broken", (storage_samples.TestMemoryStorage,), {"backend_class": property(lambda self: backend), "make_storage": _make(backend)})()  # type: ignore[return-value]
+    return type(
+        "Broken",
+        (storage_samples.TestMemoryStorage,),
+        {"backend_class": property(lambda self: backend), "make_storage": _make(backend)},
+    )()  # type: ignore[return-value]
 
 
 def _make(backend: type[MemoryStorage]) -> Any:
@@ -213,7 +219,9 @@ class MutatingStrategy(DeterministicStrategy):
 
 
 def strategy_suite(cls: type[DeterministicStrategy]) -> strategy_samples.TestDeterministicStrategy:
-    return type("Broken", (strategy_samples.TestDeterministicStrategy,), {"strategy_class": property(lambda self: cls)})()  # type: ignore[return-value]
+    return type(
+        "Broken", (strategy_samples.TestDeterministicStrategy,), {"strategy_class": property(lambda self: cls)}
+    )()  # type: ignore[return-value]
 
 
 def test_strategy_suite_catches_skipped_safety_point() -> None:
@@ -227,7 +235,9 @@ def test_strategy_suite_catches_changed_inputs() -> None:
 
 
 def test_strategy_suite_catches_wrong_output() -> None:
-    suite = type("Wrong", (strategy_samples.TestDeterministicStrategy,), {"expected_output": property(lambda self: {"sum": 4})})()
+    suite = type(
+        "Wrong", (strategy_samples.TestDeterministicStrategy,), {"expected_output": property(lambda self: {"sum": 4})}
+    )()
     for test in ("test_execute_gives_expected_output", "test_executor_outcome", "test_runs_in_engine"):
         with pytest.raises(AssertionError):
             getattr(suite, test)()
@@ -263,7 +273,9 @@ def test_safety_suite_catches_in_place_edits() -> None:
         safety_suite(InPlaceRedaction).test_does_not_change_the_value()
 
 
-@pytest.mark.parametrize("test", ["test_denies", "test_redacts", "test_requires_approval", "test_engine_applies_the_results"])
+@pytest.mark.parametrize(
+    "test", ["test_denies", "test_redacts", "test_requires_approval", "test_engine_applies_the_results"]
+)
 def test_safety_suite_catches_a_check_that_allows_everything(test: str) -> None:
     with pytest.raises(AssertionError):
         getattr(safety_suite(AllowAll), test)()
@@ -272,7 +284,11 @@ def test_safety_suite_catches_a_check_that_allows_everything(test: str) -> None:
 def test_safety_suite_wants_samples_at_declared_points() -> None:
     from vrooli_core.execution.safety import SafetyPoint
 
-    suite = type("Elsewhere", (safety_samples.TestGuardRail,), {"allowed": property(lambda self: [request("x", SafetyPoint.AFTER_MODEL_CALL)])})()
+    suite = type(
+        "Elsewhere",
+        (safety_samples.TestGuardRail,),
+        {"allowed": property(lambda self: [request("x", SafetyPoint.AFTER_MODEL_CALL)])},
+    )()
     with pytest.raises(AssertionError, match="after_model_call"):
         suite.test_samples_are_at_points_the_check_declares()
 
@@ -303,10 +319,17 @@ class Scribbler(Analyzer):
 
 
 def analyzer_suite(cls: type[Analyzer]) -> analyzer_samples.TestFailureClusters:
-    return type("Broken", (analyzer_samples.TestFailureClusters,), {"analyzer_class": property(lambda self: cls), "proposes": property(lambda self: False)})()  # type: ignore[return-value]
+    return type(
+        "Broken",
+        (analyzer_samples.TestFailureClusters,),
+        {"analyzer_class": property(lambda self: cls), "proposes": property(lambda self: False)},
+    )()  # type: ignore[return-value]
 
 
-@pytest.mark.parametrize("test", ["test_empty_history_gives_nothing", "test_other_routine_gives_nothing_about_this_one", "test_finds_something"])
+@pytest.mark.parametrize(
+    "test",
+    ["test_empty_history_gives_nothing", "test_other_routine_gives_nothing_about_this_one", "test_finds_something"],
+)
 def test_analyzer_suite_catches_chatter(test: str) -> None:
     with pytest.raises(AssertionError):
         getattr(analyzer_suite(Chatty), test)()
@@ -315,4 +338,3 @@ def test_analyzer_suite_catches_chatter(test: str) -> None:
 def test_analyzer_suite_catches_writes() -> None:
     with pytest.raises(AssertionError, match="changed the stored history"):
         analyzer_suite(Scribbler).test_only_reads_history()
-

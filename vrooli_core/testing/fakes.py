@@ -142,7 +142,9 @@ class FakeModelStrategy(Strategy):
             return self.script.popleft()
         if self.default is not _NO_DEFAULT:
             return self.default
-        raise ScriptExhaustedError(f"the fake model has no scripted answer left for step {ctx.step.id!r} ({len(self.calls)} calls)")
+        raise ScriptExhaustedError(
+            f"the fake model has no scripted answer left for step {ctx.step.id!r} ({len(self.calls)} calls)"
+        )
 
     def strategy_classes(self) -> list[type[Strategy]]:
         """Strategy classes, one per name in ``names``, that answer from this fake (the same classes
@@ -247,9 +249,9 @@ def step_context(
     graph: Graph | None = None,
 ) -> StepContext:
     """A :class:`StepContext` for calling a strategy directly (``await strategy.execute(ctx)``)."""
-    specs = {}
+    specs: dict[str, ToolSpec] = {}
     for fn in tools:
-        spec = fn if isinstance(fn, ToolSpec) else getattr(fn, "__vrooli_tool__", None) or tool(fn).__vrooli_tool__
+        spec = fn if isinstance(fn, ToolSpec) else _tool_spec(fn)
         specs[spec.name] = spec
     token = Token("t1", step.id)
     return StepContext(
@@ -266,3 +268,10 @@ def step_context(
         labels=dict(labels or {}),
         services=services or FakeStepServices(),
     )
+
+
+def _tool_spec(fn: Callable[..., Any]) -> ToolSpec:
+    spec = getattr(fn, "__vrooli_tool__", None) or getattr(tool(fn), "__vrooli_tool__", None)
+    if not isinstance(spec, ToolSpec):
+        raise TypeError(f"{fn!r} is not a tool")
+    return spec

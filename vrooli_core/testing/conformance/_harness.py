@@ -91,7 +91,7 @@ def executed_steps(events: Iterable[Event]) -> list[str]:
 def overlapping_steps(events: Iterable[Event]) -> list[tuple[str, str]]:
     """Pairs of steps that ran at the same time (one started before the other finished)."""
     running: dict[str, str] = {}
-    overlaps = []
+    overlaps: list[tuple[str, str]] = []
     for ev in events:
         p = ev.payload
         if isinstance(p, StepStarted):
@@ -135,10 +135,9 @@ def single_step_navigator(step: StepDef, name: str = "conformance-step") -> type
         def next(self, graph: Graph, view: RunView, token: Token, outcome: Outcome) -> Decision:
             return Decision(error=outcome.error) if outcome.status is OutcomeStatus.FAILED else Decision()
 
-    SingleStepNavigator.name = name  # type: ignore[misc]
+    SingleStepNavigator.name = name
     return SingleStepNavigator
 
 
 def single_step_source(name: str = "conformance-step", text: str = "one step") -> RoutineSource:
     return RoutineSource(text, None, name)
-

@@ -47,7 +47,9 @@ class StorageSuiteBase(ConformanceSuite, suite=True):
 
     def storage_url(self, name: str) -> str:
         """The URL of the store called ``name`` (the same name: the same store)."""
-        raise NotImplementedError(f"{type(self).__name__} must define storage_url(name) or make_storage(name, converter)")
+        raise NotImplementedError(
+            f"{type(self).__name__} must define storage_url(name) or make_storage(name, converter)"
+        )
 
     async def make_storage(self, name: str, converter: cattrs.Converter) -> StorageBackend:
         """A backend instance, not yet opened, on the store called ``name``."""

@@ -20,8 +20,8 @@ from vrooli_core.model import (
     RoutineRef,
     Run,
     RunStatus,
-    Usage,
     UnknownEvent,
+    Usage,
     Wait,
     WaitKind,
     WaitSpec,
@@ -49,9 +49,15 @@ from vrooli_core.storage.base import StoredRoutine
 T0 = 1_700_000_000.0
 
 
-def stored_routine(routine_id: str = "r", version: str = "1", text: str = "[steps.a]\n", path: str | None = "r.flow.toml") -> StoredRoutine:
+def stored_routine(
+    routine_id: str = "r", version: str = "1", text: str = "[steps.a]\n", path: str | None = "r.flow.toml"
+) -> StoredRoutine:
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return StoredRoutine(RoutineDef(id=routine_id, format="flow", content_hash=digest, version=version, name=f"Routine {routine_id}"), text, path)
+    return StoredRoutine(
+        RoutineDef(id=routine_id, format="flow", content_hash=digest, version=version, name=f"Routine {routine_id}"),
+        text,
+        path,
+    )
 
 
 def ref(routine_id: str = "r", version: str = "1") -> RoutineRef:
@@ -93,7 +99,9 @@ def full_run(run_id: str) -> Run:
         limits=Limits(max_steps=10, wall_time=60.0, max_cost=1.5, max_credits=3.0, on_limit="pause"),
         usage=Usage(input_tokens=10, output_tokens=20, cost=0.25, credits=1.0, wall_time=0.5, model_calls=2),
         steps=4,
-        error=ErrorInfo(code="boom", message="it broke", type="builtins.RuntimeError", element="a", details={"why": ["x"]}),
+        error=ErrorInfo(
+            code="boom", message="it broke", type="builtins.RuntimeError", element="a", details={"why": ["x"]}
+        ),
         parent_run_id="parent-run",
         parent_token="t3",
         labels={"team": "ops", "swarm": "s1"},
@@ -130,11 +138,28 @@ def every_payload() -> list[Any]:
         StepStarted("t1", "a", 1, {"n": 1}),
         StepRetrying("t1", "a", 1, error, 0.5),
         StepCompleted("t1", "a", Outcome(output={"n": 2}, usage=usage), {"n": 2}, decision),
-        StepCompleted("t2", "h", Outcome(status=OutcomeStatus.SUSPENDED, wait=WaitSpec(WaitKind.HUMAN, name="Review", options=("ok", "no"), form={"schema": {"type": "object"}}))),
-        StepSuspended("t2", "h", WaitSpec(WaitKind.HUMAN, name="Approve", options=("approve", "reject"), form={"approval": True}), usage),
+        StepCompleted(
+            "t2",
+            "h",
+            Outcome(
+                status=OutcomeStatus.SUSPENDED,
+                wait=WaitSpec(WaitKind.HUMAN, name="Review", options=("ok", "no"), form={"schema": {"type": "object"}}),
+            ),
+        ),
+        StepSuspended(
+            "t2",
+            "h",
+            WaitSpec(WaitKind.HUMAN, name="Approve", options=("approve", "reject"), form={"approval": True}),
+            usage,
+        ),
         StepCompleted("t3", "x", Outcome.failure("E", "failed"), {}, Decision(error=error)),
         SubstepRecorded("t1", "a", "inner", Outcome(output="text", usage=usage)),
-        WaitResolved("w1", Outcome(output={"approved": True}, trigger="Review"), {"approved": True}, Decision(complete=True, outputs={"done": True})),
+        WaitResolved(
+            "w1",
+            Outcome(output={"approved": True}, trigger="Review"),
+            {"approved": True},
+            Decision(complete=True, outputs={"done": True}),
+        ),
         SafetyChecked("before_step", "pii", "redact", "email", "a", "t1"),
         LimitReached("max_steps", 5.0, 5.0, "pause"),
         VariablesSet({"a": 1}, "manual"),
@@ -157,5 +182,7 @@ def wait(
     due: float | None = None,
     at: float = T0,
 ) -> Wait:
-    spec = WaitSpec(kind, name=name, correlation=correlation, due=due, options=("a", "b") if kind is WaitKind.CHOICE else ())
+    spec = WaitSpec(
+        kind, name=name, correlation=correlation, due=due, options=("a", "b") if kind is WaitKind.CHOICE else ()
+    )
     return Wait(wait_id, run_id, "t1", spec, at)

@@ -77,7 +77,9 @@ class AnalyzerConformance(ConformanceSuite, suite=True):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _analyze(self, *, history: bool = True, routine: str | None = None) -> tuple[str | None, list[Any], dict[str, Any]]:
+    def _analyze(
+        self, *, history: bool = True, routine: str | None = None
+    ) -> tuple[str | None, list[Any], dict[str, Any]]:
         """Record the history (unless ``history=False``) and analyze it. Returns the routine id,
         the results, and what storage held before and after the analysis."""
 
@@ -87,7 +89,9 @@ class AnalyzerConformance(ConformanceSuite, suite=True):
                 with anyio.fail_after(self.timeout):
                     routine_id = await self.record_history(engine) if history else None
                     before = await _contents(engine.storage)
-                    results = await self.analyzer_class().analyze(History(engine.storage), routine if routine is not None else routine_id)
+                    results = await self.analyzer_class().analyze(
+                        History(engine.storage), routine if routine is not None else routine_id
+                    )
                     results = list(results)
                     after = await _contents(engine.storage)
             return routine_id, results, {"before": before, "after": after}
@@ -110,21 +114,31 @@ class AnalyzerConformance(ConformanceSuite, suite=True):
         assert results, "the analyzer found nothing in a history it should find something in"
         for result in results:
             assert isinstance(result, (Finding, Proposal)), f"{result!r} is neither a Finding nor a Proposal"
-            assert result.routine_id == routine_id, f"a result is about {result.routine_id!r}, not the analyzed {routine_id!r}"
+            assert result.routine_id == routine_id, (
+                f"a result is about {result.routine_id!r}, not the analyzed {routine_id!r}"
+            )
         kinds = {r.kind for r in results if isinstance(r, Finding)}
-        assert self.expected_kinds <= kinds, f"missing finding kinds {sorted(self.expected_kinds - kinds)} (found {sorted(kinds)})"
+        assert self.expected_kinds <= kinds, (
+            f"missing finding kinds {sorted(self.expected_kinds - kinds)} (found {sorted(kinds)})"
+        )
 
     def test_findings_are_readable(self) -> None:
         for result in self._analyze()[1]:
             if isinstance(result, Finding):
-                assert result.kind.strip() and result.message.strip(), f"a finding needs a kind and a message: {result!r}"
-                assert result.severity in ("info", "warning", "error", "critical"), f"unknown severity {result.severity!r}"
+                assert result.kind.strip() and result.message.strip(), (
+                    f"a finding needs a kind and a message: {result!r}"
+                )
+                assert result.severity in ("info", "warning", "error", "critical"), (
+                    f"unknown severity {result.severity!r}"
+                )
 
     def test_results_are_serialisable(self) -> None:
         """Findings and proposals are stored and shown later: they round-trip through JSON."""
         conv = make_converter()
         for result in self._analyze()[1]:
-            assert loads(conv, dumps(conv, result, type(result)), type(result)) == result, f"{result!r} does not round-trip"
+            assert loads(conv, dumps(conv, result, type(result)), type(result)) == result, (
+                f"{result!r} does not round-trip"
+            )
 
     def test_only_reads_history(self) -> None:
         """Analyzing writes nothing: runs, events and waits are the same afterwards."""
@@ -151,11 +165,17 @@ class AnalyzerConformance(ConformanceSuite, suite=True):
             async with open_engine(url, host, tools=self.tools) as engine:
                 routine_id = await self.record_history(engine)
                 versions = {r.version for r in await engine.storage.list_routines(routine_id)}
-                proposals = [r for r in await self.analyzer_class().analyze(History(engine.storage), routine_id) if isinstance(r, Proposal)]
+                proposals = [
+                    r
+                    for r in await self.analyzer_class().analyze(History(engine.storage), routine_id)
+                    if isinstance(r, Proposal)
+                ]
                 assert proposals, "proposes is True, but the analyzer proposed nothing"
                 loaded = []
                 for p in proposals:
-                    assert p.base_version in versions, f"proposal based on unknown version {p.base_version!r} (stored: {sorted(versions)})"
+                    assert p.base_version in versions, (
+                        f"proposal based on unknown version {p.base_version!r} (stored: {sorted(versions)})"
+                    )
                     assert p.rationale.strip(), "a proposal needs a rationale"
                     routine = await engine.load(RoutineSource(p.source, None, p.format))
                     assert routine.id == p.routine_id
@@ -174,4 +194,3 @@ async def _contents(storage: StorageBackend) -> dict[str, Any]:
         "events": {r.id: await storage.read_events(r.id) for r in runs},
         "waits": await storage.find_waits(),
     }
-

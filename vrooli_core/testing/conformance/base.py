@@ -42,7 +42,7 @@ class Override:
 class ConformanceSuite:
     """Base of the conformance suites. Subclasses that define standard tests pass ``suite=True``::
 
-        class NavigatorConformance(ConformanceSuite, suite=True): ...
+    class NavigatorConformance(ConformanceSuite, suite=True): ...
     """
 
     #: The anyio backend the suites' async parts run on.
@@ -55,7 +55,9 @@ class ConformanceSuite:
         super().__init_subclass__(**kwargs)
         cls.__suite__ = suite
         if not suite and GUARD in cls.__dict__:
-            raise TypeError(f"{cls.__qualname__} must not override {GUARD}: it is what keeps the conformance suite honest")
+            raise TypeError(
+                f"{cls.__qualname__} must not override {GUARD}: it is what keeps the conformance suite honest"
+            )
 
     def run_async(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``fn(*args)`` to completion on :attr:`async_backend`. A failure inside a task group
@@ -116,7 +118,9 @@ def find_unmarked_overrides(cls: type) -> list[Override]:
         if not callable(value):
             problems.append(Override(name, suite.__qualname__, where, f"was deleted (set to {value!r})"))
         elif not _has_xfail_reason(value):
-            problems.append(Override(name, suite.__qualname__, where, "was overridden without @pytest.mark.xfail(reason=...)"))
+            problems.append(
+                Override(name, suite.__qualname__, where, "was overridden without @pytest.mark.xfail(reason=...)")
+            )
     return problems
 
 

@@ -43,6 +43,7 @@ from vrooli_core.testing.conformance.base import ConformanceSuite
 
 __all__ = ["NavigatorConformance"]
 
+
 class _Checkpoint(SafetyCheck):
     """Yields to the event loop before every step, so runs that move together really interleave."""
 
@@ -151,11 +152,13 @@ class NavigatorConformance(ConformanceSuite, suite=True):
         if self.delegating:
             pytest.skip(f"does not apply to delegating navigators: {reason}")
 
-    def _run_engine(self, body: Callable[[Engine, Recorder], Awaitable[Any]], store: str | None = None, *, checks: bool = False) -> Any:
+    def _run_engine(
+        self, body: Callable[[Engine, Recorder], Awaitable[Any]], store: str | None = None, *, checks: bool = False
+    ) -> Any:
         """Run ``body(engine, recorder)`` on a fresh engine (on ``store``, or a throwaway one)."""
 
         async def main(url: str) -> Any:
-            host = host_with(navigators=[self.navigator_class], **({"safety_checks": [_Checkpoint]} if checks else {}))
+            host = host_with(navigators=[self.navigator_class], safety_checks=[_Checkpoint] if checks else [])
             async with open_engine(url, host, tools=self.tools) as engine:
                 recorder = Recorder(engine)
                 try:
@@ -199,8 +202,12 @@ class NavigatorConformance(ConformanceSuite, suite=True):
             assert isinstance(graph, Graph), f"{prop}: load returned {type(graph).__name__}, not a Graph"
             routine = graph.routine
             assert isinstance(routine.id, str) and routine.id, f"{prop}: the routine has no id"
-            assert routine.format == self.navigator_class.name, f"{prop}: format {routine.format!r} is not the navigator's name"
-            assert routine.content_hash == source.content_hash, f"{prop}: content_hash is not RoutineSource.content_hash"
+            assert routine.format == self.navigator_class.name, (
+                f"{prop}: format {routine.format!r} is not the navigator's name"
+            )
+            assert routine.content_hash == source.content_hash, (
+                f"{prop}: content_hash is not RoutineSource.content_hash"
+            )
             assert graph.steps, f"{prop}: the graph has no steps"
             for key, step in graph.steps.items():
                 assert isinstance(step, StepDef), f"{prop}: step {key!r} is a {type(step).__name__}, not a StepDef"
@@ -251,11 +258,15 @@ class NavigatorConformance(ConformanceSuite, suite=True):
         nav = self.navigator()
         kinds = {p: {s.kind for s in nav.load(src).steps.values()} for p, src in self.samples().items()}
         if self.delegating:
-            assert StepKind.DELEGATE in kinds["sequence_source"], "a delegating navigator's sequence has no delegate step"
+            assert StepKind.DELEGATE in kinds["sequence_source"], (
+                "a delegating navigator's sequence has no delegate step"
+            )
             assert type(nav).execute is not Navigator.execute, "a delegating navigator must implement execute()"
         else:
             bad = [p for p, ks in kinds.items() if StepKind.DELEGATE in ks]
-            assert not bad, f"a native navigator produced delegate steps in {bad} (set delegating = True, or use other kinds)"
+            assert not bad, (
+                f"a native navigator produced delegate steps in {bad} (set delegating = True, or use other kinds)"
+            )
 
     def test_start_is_deterministic(self) -> None:
         """``start`` is a function of its arguments: asked twice about a fresh run, it answers the
@@ -328,13 +339,23 @@ class NavigatorConformance(ConformanceSuite, suite=True):
             assert len(live) == len(stored)
             for ev in live:
                 for decision in _decisions(ev):
-                    assert json_native(dict(decision.state)), f"event {ev.seq} ({ev.type}): navigator state is not plain JSON: {decision.state!r}"
-                    assert json_native(dict(decision.variables)), f"event {ev.seq} ({ev.type}): variables are not plain JSON: {decision.variables!r}"
+                    assert json_native(dict(decision.state)), (
+                        f"event {ev.seq} ({ev.type}): navigator state is not plain JSON: {decision.state!r}"
+                    )
+                    assert json_native(dict(decision.variables)), (
+                        f"event {ev.seq} ({ev.type}): variables are not plain JSON: {decision.variables!r}"
+                    )
                     for new in decision.create:
-                        assert json_native(dict(new.data)), f"event {ev.seq} ({ev.type}): token data is not plain JSON: {new.data!r}"
-                    assert loads(conv, dumps(conv, decision, Decision), Decision) == decision, f"event {ev.seq}: the decision does not round-trip"
+                        assert json_native(dict(new.data)), (
+                            f"event {ev.seq} ({ev.type}): token data is not plain JSON: {new.data!r}"
+                        )
+                    assert loads(conv, dumps(conv, decision, Decision), Decision) == decision, (
+                        f"event {ev.seq}: the decision does not round-trip"
+                    )
             for ev, back in zip(live, stored, strict=True):
-                assert loads(conv, dumps(conv, ev, Event), Event) == back, f"event {ev.seq} ({ev.type}) was not recorded as published"
+                assert loads(conv, dumps(conv, ev, Event), Event) == back, (
+                    f"event {ev.seq} ({ev.type}) was not recorded as published"
+                )
 
     def test_interleaved_runs_do_not_interfere(self) -> None:
         """Two runs of the sequence moving at the same time in one engine (sharing one navigator
@@ -358,7 +379,10 @@ class NavigatorConformance(ConformanceSuite, suite=True):
         async def body(engine: Engine, rec: Recorder) -> list[tuple[Run, list[str]]]:
             alone = await self._complete_human(engine, await self._run(engine, source))
             first, second = await self._run(engine, source), await self._run(engine, source)
-            assert first.status is RunStatus.WAITING and second.status is RunStatus.WAITING, (first.status, second.status)
+            assert first.status is RunStatus.WAITING and second.status is RunStatus.WAITING, (
+                first.status,
+                second.status,
+            )
             second = await self._complete_human(engine, second)
             first = await self._complete_human(engine, first)
             return [(r, executed_steps(await engine.history(r.id))) for r in (alone, first, second)]
@@ -387,7 +411,9 @@ class NavigatorConformance(ConformanceSuite, suite=True):
 
         with memory_store() as url:
             waiting, early, tasks = self._run_engine(before, url)
-            assert waiting.status is RunStatus.WAITING, f"human_source should wait on a person, it is {waiting.status} ({waiting.error})"
+            assert waiting.status is RunStatus.WAITING, (
+                f"human_source should wait on a person, it is {waiting.status} ({waiting.error})"
+            )
             assert len(tasks) == 1 and tasks[0].spec.kind is WaitKind.HUMAN, f"expected one human task, found {tasks}"
             run, events, found, left = self._run_engine(lambda e, r: after(e, r, waiting.id), url)
         assert [t.id for t in found] == [tasks[0].id], "the restarted engine does not see the open task"
@@ -395,8 +421,16 @@ class NavigatorConformance(ConformanceSuite, suite=True):
         assert events[: len(early)] == early, "the history recorded before the restart changed"
         assert gapless(events), f"the log has gaps: {[e.seq for e in events]}"
         assert not left, f"tasks are still open after the run completed: {left}"
-        done_before = {e.payload.token for e in early if isinstance(e.payload, StepCompleted) and e.payload.outcome.status is not OutcomeStatus.SUSPENDED}
-        rerun = [e.payload.step for e in events[len(early) :] if isinstance(e.payload, (StepStarted, StepCompleted)) and e.payload.token in done_before]
+        done_before = {
+            e.payload.token
+            for e in early
+            if isinstance(e.payload, StepCompleted) and e.payload.outcome.status is not OutcomeStatus.SUSPENDED
+        }
+        rerun = [
+            e.payload.step
+            for e in events[len(early) :]
+            if isinstance(e.payload, (StepStarted, StepCompleted)) and e.payload.token in done_before
+        ]
         assert not rerun, f"steps that completed before the restart ran again: {rerun}"
         resolved = [e for e in events if isinstance(e.payload, WaitResolved) and e.payload.wait_id == tasks[0].id]
         assert len(resolved) == 1, "the task's answer was not recorded exactly once"

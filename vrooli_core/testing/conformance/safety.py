@@ -100,7 +100,9 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
     def test_name_and_points(self) -> None:
         cls = self.check_class
         assert isinstance(getattr(cls, "name", None), str) and cls.name, "a safety check needs a non-empty name"
-        assert cls.points and all(isinstance(p, SafetyPoint) for p in cls.points), f"points must be SafetyPoints, got {cls.points!r}"
+        assert cls.points and all(isinstance(p, SafetyPoint) for p in cls.points), (
+            f"points must be SafetyPoints, got {cls.points!r}"
+        )
         assert isinstance(self.make_check(), SafetyCheck)
         assert host_with(safety_checks=[cls]).safety_checks()[cls.name] is cls
 
@@ -108,9 +110,13 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
         """The engine only consults a check at the points it declares; samples elsewhere would test
         something that never happens."""
         assert self.allowed, "allowed is empty: give at least one request the check allows"
-        assert self.denied or self.redacted or self.approval_required, "give at least one request the check denies, redacts or hands to a person"
+        assert self.denied or self.redacted or self.approval_required, (
+            "give at least one request the check denies, redacts or hands to a person"
+        )
         for action, request, _ in self._all():
-            assert request.point in self.check_class.points, f"a {action} sample is at {request.point}, which the check does not declare"
+            assert request.point in self.check_class.points, (
+                f"a {action} sample is at {request.point}, which the check does not declare"
+            )
 
     def test_allows(self) -> None:
         for request in self.allowed:
@@ -126,13 +132,17 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
     def test_redacts(self) -> None:
         for request, expected in self._nonempty("redacted"):
             result = self._judge(request)
-            assert isinstance(result, Redact), f"expected a redaction of {request.value!r} at {request.point}, got {result!r}"
+            assert isinstance(result, Redact), (
+                f"expected a redaction of {request.value!r} at {request.point}, got {result!r}"
+            )
             assert result.value == expected, f"redacted to {result.value!r}, expected {expected!r}"
 
     def test_requires_approval(self) -> None:
         for request in self._nonempty("approval_required"):
             result = self._judge(request)
-            assert isinstance(result, RequireApproval), f"expected require_approval for {request.value!r}, got {result!r}"
+            assert isinstance(result, RequireApproval), (
+                f"expected require_approval for {request.value!r}, got {result!r}"
+            )
             assert result.reason.strip(), "an approval request needs a reason the approver can read"
 
     def test_does_not_change_the_value(self) -> None:
@@ -152,16 +162,28 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
         samples = [
             (action, r, v)
             for action, r, v in self._all()
-            if r.point is SafetyPoint.BEFORE_STEP and isinstance(r.value, Mapping) and (action != "redact" or isinstance(v, Mapping))
+            if r.point is SafetyPoint.BEFORE_STEP
+            and isinstance(r.value, Mapping)
+            and (action != "redact" or isinstance(v, Mapping))
         ]
         if not samples:
             pytest.skip("no sample is at before_step with a mapping value (step inputs), so none can run in an engine")
-        only_before_step = type(self.check_class.__name__, (self.check_class,), {"points": frozenset({SafetyPoint.BEFORE_STEP}), "__module__": self.check_class.__module__})
+        only_before_step = type(
+            self.check_class.__name__,
+            (self.check_class,),
+            {"points": frozenset({SafetyPoint.BEFORE_STEP}), "__module__": self.check_class.__module__},
+        )
         for action, request, expected in samples:
-            step = attrs.evolve(request.step, config={**request.step.config, "tool": ECHO.name}) if request.step and request.step.kind is StepKind.TOOL else ECHO_STEP
+            step = (
+                attrs.evolve(request.step, config={**request.step.config, "tool": ECHO.name})
+                if request.step and request.step.kind is StepKind.TOOL
+                else ECHO_STEP
+            )
             self._engine_case(only_before_step, step, action, request, expected)
 
-    def _engine_case(self, check: type[SafetyCheck], step: StepDef, action: str, request: SafetyRequest, expected: Any) -> None:
+    def _engine_case(
+        self, check: type[SafetyCheck], step: StepDef, action: str, request: SafetyRequest, expected: Any
+    ) -> None:
         navigator = single_step_navigator(attrs.evolve(step, io=attrs.evolve(step.io, inputs=None)))
 
         async def main(url: str) -> tuple[Any, list[Any], list[Any]]:
@@ -169,7 +191,9 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
             async with open_engine(url, host, tools=[ECHO]) as engine:
                 rec = Recorder(engine)
                 with anyio.fail_after(self.timeout):
-                    run = await engine.run(single_step_source(navigator.name), dict(request.value), labels=dict(request.labels))
+                    run = await engine.run(
+                        single_step_source(navigator.name), dict(request.value), labels=dict(request.labels)
+                    )
                 return run, rec.of(run.id), await engine.tasks(run.id)
 
         with memory_store() as url:
@@ -180,7 +204,9 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
         if action == "allow":
             assert run.status is RunStatus.COMPLETED and not checked, f"{where}: {run.status} {run.error} {checked}"
         elif action == "deny":
-            assert run.status is RunStatus.FAILED and run.error is not None and run.error.code == "safety_denied", f"{where}: {run.status} {run.error}"
+            assert run.status is RunStatus.FAILED and run.error is not None and run.error.code == "safety_denied", (
+                f"{where}: {run.status} {run.error}"
+            )
             assert [(c.check, c.action) for c in checked] == [(check.name, "deny")]
         elif action == "redact":
             assert run.status is RunStatus.COMPLETED, f"{where}: {run.status} {run.error}"

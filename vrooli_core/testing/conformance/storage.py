@@ -66,7 +66,11 @@ class StorageConformance(StorageEngineTests, suite=True):
     def test_routine_list_oldest_first_and_filtered(self) -> None:
         async def body(store: StorageBackend, _: Stores) -> None:
             assert await store.list_routines() == []
-            rows = [data.stored_routine("a", "1", "a1"), data.stored_routine("b", "1", "b1"), data.stored_routine("a", "2", "a2")]
+            rows = [
+                data.stored_routine("a", "1", "a1"),
+                data.stored_routine("b", "1", "b1"),
+                data.stored_routine("a", "2", "a2"),
+            ]
             for row in rows:
                 await store.put_routine(row)
             assert await store.list_routines() == [r.routine for r in rows]
@@ -170,7 +174,9 @@ class StorageConformance(StorageEngineTests, suite=True):
             record = await store.get_run("run-1")
             changed = data.run("run-1", status=RunStatus.WAITING, last_seq=3)
             with pytest.raises(StorageError):
-                await store.commit(Commit("run-1", (data.filler("run-1", 3),), changed, (data.wait("w1", "run-1"),), ()))
+                await store.commit(
+                    Commit("run-1", (data.filler("run-1", 3),), changed, (data.wait("w1", "run-1"),), ())
+                )
             assert await store.get_run("run-1") == record
             assert [e.seq for e in await store.read_events("run-1")] == [1]
             with pytest.raises(NotFoundError):
@@ -302,7 +308,9 @@ class StorageConformance(StorageEngineTests, suite=True):
                 ("e", S.PAUSED, "r1", "b", {"team": "x", "swarm": "t"}),
             ]
             for i, (rid, status, routine, parent, labels) in enumerate(rows):
-                await self.new_run(store, rid, status=status, routine_id=routine, parent=parent, labels=labels, at=data.T0 + i)
+                await self.new_run(
+                    store, rid, status=status, routine_id=routine, parent=parent, labels=labels, at=data.T0 + i
+                )
 
             async def ids(**kw: Any) -> list[str]:
                 return [r.id for r in await store.list_runs(**kw)]
@@ -347,7 +355,13 @@ class StorageConformance(StorageEngineTests, suite=True):
             await self.new_run(store, "run-1", events=5)
             await self.new_run(store, "run-2")
             assert await store.load_snapshot("run-1") is None
-            state = {"variables": {"a": [1, 2, {"b": None}]}, "tokens": {}, "seq": 3, "ok": True, "x": 1.5}
+            state: dict[str, Any] = {
+                "variables": {"a": [1, 2, {"b": None}]},
+                "tokens": {},
+                "seq": 3,
+                "ok": True,
+                "x": 1.5,
+            }
             expected = copy.deepcopy(state)
             await store.save_snapshot("run-1", 3, state)
             state["variables"]["a"].append("changed after saving")
@@ -450,7 +464,10 @@ class StorageConformance(StorageEngineTests, suite=True):
             await store.put_doc("teams", "dev", {"name": "Dev"})
             await store.put_doc("swarms", "ops", {"objective": "x"})
             assert dict(await store.get_doc("teams", "ops")) == {"name": "Ops", "members": ["a", "b"], "budget": 10.5}
-            assert {k: dict(v) for k, v in await store.list_docs("teams")} == {"ops": {"name": "Ops", "members": ["a", "b"], "budget": 10.5}, "dev": {"name": "Dev"}}
+            assert {k: dict(v) for k, v in await store.list_docs("teams")} == {
+                "ops": {"name": "Ops", "members": ["a", "b"], "budget": 10.5},
+                "dev": {"name": "Dev"},
+            }
             await store.put_doc("teams", "ops", {"name": "Operations"})
             assert dict(await store.get_doc("teams", "ops")) == {"name": "Operations"}, "put_doc replaces"
             await store.delete_doc("teams", "ops")

@@ -149,4 +149,3 @@ class StorageEngineTests(StorageSuiteBase, suite=True):
 
 def _source(text: str = ROUTINE, path: str = "conformance-storage.flow.toml") -> RoutineSource:
     return RoutineSource(text, path, "flow")
-

@@ -109,14 +109,18 @@ class StrategyConformance(ConformanceSuite, suite=True):
 
     def _assert_expected(self, outcome: Outcome) -> None:
         assert outcome.status is OutcomeStatus.COMPLETED, f"the step did not complete: {outcome.status} {outcome.error}"
-        assert outcome.output == self.expected_output, f"output {outcome.output!r} is not the expected {self.expected_output!r}"
+        assert outcome.output == self.expected_output, (
+            f"output {outcome.output!r} is not the expected {self.expected_output!r}"
+        )
 
     # -- tests --------------------------------------------------------------------------------
 
     def test_name_and_kinds(self) -> None:
         cls = self.strategy_class
         assert isinstance(getattr(cls, "name", None), str) and cls.name, "a strategy needs a non-empty name"
-        assert isinstance(cls.kinds, frozenset) and all(isinstance(k, StepKind) for k in cls.kinds), f"kinds must be a frozenset of StepKind, got {cls.kinds!r}"
+        assert isinstance(cls.kinds, frozenset) and all(isinstance(k, StepKind) for k in cls.kinds), (
+            f"kinds must be a frozenset of StepKind, got {cls.kinds!r}"
+        )
         assert isinstance(self.make_strategy(), Strategy)
 
     def test_executor_picks_the_strategy_for_the_step(self) -> None:
@@ -141,7 +145,9 @@ class StrategyConformance(ConformanceSuite, suite=True):
         if isinstance(result, Outcome):
             self._assert_expected(result)
         else:
-            assert result == self.expected_output, f"execute returned {result!r}, not the expected {self.expected_output!r}"
+            assert result == self.expected_output, (
+                f"execute returned {result!r}, not the expected {self.expected_output!r}"
+            )
 
     def test_executor_outcome(self) -> None:
         """Through the executor the step completes with the expected output, and its usage counts
