@@ -290,3 +290,11 @@ def test_registered_plugin_unregisters_even_on_error(vrooli_host: PluginHost, re
 def test_memory_store_url_is_unique_and_verifying(memory_store_url: str, request: pytest.FixtureRequest) -> None:
     assert memory_store_url.startswith("memory://") and memory_store_url.endswith("?verify=1")
     assert request.node.name[:20] in memory_store_url
+
+
+def test_testing_package_exports_lazily() -> None:
+    for name in vrooli_core.testing.__all__:
+        assert getattr(vrooli_core.testing, name) is not None
+    assert vrooli_core.testing.FakeModelStrategy is FakeModelStrategy
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        vrooli_core.testing.no_such_thing  # noqa: B018

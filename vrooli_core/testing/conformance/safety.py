@@ -186,7 +186,7 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
     ) -> None:
         navigator = single_step_navigator(attrs.evolve(step, io=attrs.evolve(step.io, inputs=None)))
 
-        async def main(url: str) -> tuple[Any, list[Any], list[Any]]:
+        async def main(url: str) -> tuple[Any, list[Any], list[Any], Any]:
             host = host_with(navigators=[navigator], safety_checks=[check])
             async with open_engine(url, host, tools=[ECHO]) as engine:
                 rec = Recorder(engine)
@@ -194,10 +194,14 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
                     run = await engine.run(
                         single_step_source(navigator.name), dict(request.value), labels=dict(request.labels)
                     )
-                return run, rec.of(run.id), await engine.tasks(run.id)
+                    tasks = await engine.tasks(run.id)
+                    approved = None
+                    if action == "require_approval" and len(tasks) == 1:
+                        approved = await engine.complete_task(tasks[0].id, "approve")
+                return run, rec.of(run.id), tasks, approved
 
         with memory_store() as url:
-            run, events, tasks = self.run_async(main, url)
+            run, events, tasks, approved = self.run_async(main, url)
         checked = [e.payload for e in events if isinstance(e.payload, SafetyChecked)]
         outputs = [e.payload.outcome.output for e in events if isinstance(e.payload, StepCompleted)]
         where = f"{action} sample {request.value!r}"
@@ -215,3 +219,6 @@ class SafetyCheckConformance(ConformanceSuite, suite=True):
         else:
             assert run.status is RunStatus.WAITING and len(tasks) == 1, f"{where}: {run.status}, tasks {tasks}"
             assert tasks[0].spec.form.get("approval") is True and tasks[0].spec.form.get("check") == check.name
+            assert [(c.check, c.action) for c in checked] == [(check.name, "require_approval")]
+            assert approved.status is RunStatus.COMPLETED, f"{where}: approved, the run ended {approved.status}"
+            assert outputs == [dict(request.value)], f"{where}: approved, the step saw {outputs}"
