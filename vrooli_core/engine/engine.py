@@ -254,25 +254,13 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         if self.bus:
             self.bus.publish(first)
         self._runs[run_id] = rt
-        decision, err = await self._start_decision(rt)
+        decision, err = await self._ask(rt, None, rt.nav.start)
         async with rt.lock:
             fx = await self._record_decision(rt, Decided("start", decision or Decision()), decision)
             if err is not None:
                 fx.status_changed |= (await self._fail(rt, err)).status_changed
         await self._after(rt, fx)
         return rt
-
-    async def _start_decision(self, rt: RunRuntime) -> tuple[Decision | None, Any]:
-        from vrooli_core.engine.mover import _nav_error
-
-        try:
-            decision = rt.nav.start(rt.graph, rt.view)
-            if hasattr(decision, "__await__"):
-                decision = await decision
-            self._check_decision(rt, decision)
-            return decision, None
-        except Exception as exc:  # plugin boundary: the run fails with the navigator's error
-            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", None)
 
     def _spawn(self, rt: RunRuntime) -> None:
         if self._tg is None:

@@ -293,15 +293,19 @@ class RunMover:
                     fx = _merge(fx, await self._fail(rt, err))
         await self._after(rt, fx)
 
-    async def _decide(self: Engine, rt: RunRuntime, token: Token, outcome: Outcome) -> tuple[Decision | None, ErrorInfo | None]:
+    async def _ask(self: Engine, rt: RunRuntime, element: str | None, method: Any, *args: Any) -> tuple[Decision | None, ErrorInfo | None]:
+        """Call a navigator method; a raise or an invalid answer becomes the run's error, not ours."""
         try:
-            decision = rt.nav.next(rt.graph, rt.view, token, outcome)
+            decision = method(rt.graph, rt.view, *args)
             if inspect.isawaitable(decision):
                 decision = await decision
             self._check_decision(rt, decision)
             return decision, None
         except Exception as exc:  # plugin boundary: a navigator bug fails the run, history stays intact
-            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", token.location)
+            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", element)
+
+    async def _decide(self: Engine, rt: RunRuntime, token: Token, outcome: Outcome) -> tuple[Decision | None, ErrorInfo | None]:
+        return await self._ask(rt, token.location, rt.nav.next, token, outcome)
 
     def _check_decision(self: Engine, rt: RunRuntime, decision: Any) -> None:
         if not isinstance(decision, Decision):
@@ -427,7 +431,7 @@ class RunMover:
             decision: Decision | None
             err = None
             if not spec.blocking:
-                decision, err = await self._on_event(rt, wait, outcome)
+                decision, err = await self._ask(rt, spec.key or wait.token, rt.nav.on_event, wait, outcome)
             elif spec.key.startswith("approval:") and outcome.ok and _approved(outcome.output):
                 decision = None  # approved: the step runs again without asking
             else:
@@ -445,16 +449,6 @@ class RunMover:
             if err is not None:
                 fx = _merge(fx, await self._fail(rt, err))
         await self._after(rt, fx)
-
-    async def _on_event(self: Engine, rt: RunRuntime, wait: Wait, outcome: Outcome) -> tuple[Decision | None, ErrorInfo | None]:
-        try:
-            decision = rt.nav.on_event(rt.graph, rt.view, wait, outcome)
-            if inspect.isawaitable(decision):
-                decision = await decision
-            self._check_decision(rt, decision)
-            return decision, None
-        except Exception as exc:  # plugin boundary, as in _decide
-            return None, _nav_error(rt, f"{type(exc).__name__}: {exc}", wait.spec.key or wait.token)
 
     async def _check_conditions(self: Engine, rt: RunRuntime) -> None:
         from vrooli_core.expressions import evaluate
