@@ -49,7 +49,7 @@ def test_override_without_xfail_is_caught() -> None:
             pass
 
     problems = find_unmarked_overrides(Weakened)
-    assert [(p.test, p.suite) for p in problems] == [("test_load_is_deterministic", "NavigatorConformance")]
+    assert [(p.test, p.suite) for p in problems] == [("test_load_is_deterministic", "NavigatorLoadTests")]
     assert "without @pytest.mark.xfail" in str(problems[0])
     with pytest.raises(AssertionError, match="test_load_is_deterministic"):
         Weakened().test_no_unmarked_overrides()

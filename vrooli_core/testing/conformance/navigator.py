@@ -1,63 +1,42 @@
-"""The navigator conformance suite."""
+"""The navigator conformance suite: loading (``navigator_load``), then runs through a real engine."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import attrs
 import pytest
 
-from vrooli_core.engine import Engine, Navigator, RunView
-from vrooli_core.engine.state import apply, replay
-from vrooli_core.errors import RoutineError
-from vrooli_core.execution.safety import ALLOW, SafetyCheck, SafetyPoint, SafetyRequest, SafetyResult
+from vrooli_core.engine import Engine
 from vrooli_core.model import (
     Decision,
     Event,
-    Graph,
-    IOMapping,
     OutcomeStatus,
-    RoutineSource,
     Run,
     RunStatus,
-    StepDef,
-    StepKind,
     WaitKind,
 )
-from vrooli_core.model.events import Decided, StepCompleted, StepStarted, WaitResolved
-from vrooli_core.serialization import dumps, loads
+from vrooli_core.model.events import StepCompleted, StepStarted, WaitResolved
+from vrooli_core.serialization import dumps, loads, make_converter
 from vrooli_core.testing.conformance._harness import (
     Recorder,
     executed_steps,
     gapless,
-    host_with,
     json_native,
     memory_store,
-    open_engine,
     overlapping_steps,
     settle,
 )
-from vrooli_core.testing.conformance.base import ConformanceSuite
+from vrooli_core.testing.conformance._navigator_base import (
+    NavigatorSuiteBase,
+    decisions,
+    live_tokens,
+)
+from vrooli_core.testing.conformance.navigator_load import NavigatorLoadTests
 
 __all__ = ["NavigatorConformance"]
 
 
-class _Checkpoint(SafetyCheck):
-    """Yields to the event loop before every step, so runs that move together really interleave."""
-
-    name = "conformance-checkpoint"
-    points = frozenset({SafetyPoint.BEFORE_STEP})
-
-    async def check(self, request: SafetyRequest) -> SafetyResult:
-        import anyio.lowlevel
-
-        await anyio.lowlevel.checkpoint()
-        return ALLOW
-
-
-class NavigatorConformance(ConformanceSuite, suite=True):
+class NavigatorConformance(NavigatorLoadTests, NavigatorSuiteBase, suite=True):
     """Standard tests for a :class:`~vrooli_core.engine.Navigator` plugin.
 
     Subclass it as ``Test…`` and supply:
@@ -86,205 +65,6 @@ class NavigatorConformance(ConformanceSuite, suite=True):
     delegating navigators only. For a delegating navigator, the steps a run "records" are the foreign
     steps it reports with ``ctx.substep`` (``step.substep`` events).
     """
-
-    # -- what a subclass supplies -------------------------------------------------------------
-
-    @property
-    def navigator_class(self) -> type[Navigator]:
-        raise NotImplementedError(f"{type(self).__name__} must define the navigator_class property")
-
-    @property
-    def sequence_source(self) -> RoutineSource:
-        raise NotImplementedError(f"{type(self).__name__} must define the sequence_source property")
-
-    @property
-    def parallel_source(self) -> RoutineSource | None:
-        return None
-
-    @property
-    def human_source(self) -> RoutineSource | None:
-        return None
-
-    @property
-    def invalid_sources(self) -> list[tuple[RoutineSource, str | None]]:
-        raise NotImplementedError(f"{type(self).__name__} must define the invalid_sources property")
-
-    @property
-    def tools(self) -> list[Any]:
-        return []
-
-    @property
-    def inputs(self) -> Mapping[str, Any]:
-        return {}
-
-    @property
-    def human_answer(self) -> Any:
-        return {"approved": True}
-
-    @property
-    def delegating(self) -> bool:
-        return bool(self.navigator_class.delegating)
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def navigator(self) -> Navigator:
-        return self.navigator_class()
-
-    def samples(self) -> dict[str, RoutineSource]:
-        """The sample sources that were supplied, by property name."""
-        found = {"sequence_source": self.sequence_source}
-        for prop in ("parallel_source", "human_source"):
-            source = getattr(self, prop)
-            if source is not None:
-                found[prop] = source
-        return found
-
-    def _for_engine(self, source: RoutineSource) -> RoutineSource:
-        return attrs.evolve(source, format=self.navigator_class.name)
-
-    def _require(self, prop: str) -> RoutineSource:
-        source = getattr(self, prop)
-        if source is None:
-            pytest.skip(f"{type(self).__name__}.{prop} is None: the navigator supplied no such sample routine")
-        return source  # type: ignore[no-any-return]
-
-    def _native_only(self, reason: str) -> None:
-        if self.delegating:
-            pytest.skip(f"does not apply to delegating navigators: {reason}")
-
-    def _run_engine(
-        self, body: Callable[[Engine, Recorder], Awaitable[Any]], store: str | None = None, *, checks: bool = False
-    ) -> Any:
-        """Run ``body(engine, recorder)`` on a fresh engine (on ``store``, or a throwaway one)."""
-
-        async def main(url: str) -> Any:
-            host = host_with(navigators=[self.navigator_class], safety_checks=[_Checkpoint] if checks else [])
-            async with open_engine(url, host, tools=self.tools) as engine:
-                recorder = Recorder(engine)
-                try:
-                    return await body(engine, recorder)
-                finally:
-                    recorder.close()
-
-        if store is not None:
-            return self.run_async(main, store)
-        with memory_store() as url:
-            return self.run_async(main, url)
-
-    async def _run(self, engine: Engine, source: RoutineSource) -> Run:
-        import anyio
-
-        with anyio.fail_after(self.timeout):
-            return await engine.run(self._for_engine(source), dict(self.inputs))
-
-    async def _complete_human(self, engine: Engine, run: Run) -> Run:
-        import anyio
-
-        tasks = await engine.tasks(run.id)
-        assert len(tasks) == 1, f"human_source should wait on exactly one task, found {len(tasks)}: {tasks}"
-        with anyio.fail_after(self.timeout):
-            return await engine.complete_task(tasks[0].id, self.human_answer)
-
-    @staticmethod
-    def _assert_completed(run: Run, events: list[Event]) -> None:
-        assert run.status is RunStatus.COMPLETED, (
-            f"the run ended {run.status} ({run.error}); its events: {[e.type for e in events]}"
-        )
-
-    # -- loading ------------------------------------------------------------------------------
-
-    def test_load_gives_graph(self) -> None:
-        """``load`` returns a Graph whose routine names the navigator and the source's content hash,
-        with steps keyed by their ids."""
-        nav = self.navigator()
-        for prop, source in self.samples().items():
-            graph = nav.load(source)
-            assert isinstance(graph, Graph), f"{prop}: load returned {type(graph).__name__}, not a Graph"
-            routine = graph.routine
-            assert isinstance(routine.id, str) and routine.id, f"{prop}: the routine has no id"
-            assert routine.format == self.navigator_class.name, (
-                f"{prop}: format {routine.format!r} is not the navigator's name"
-            )
-            assert routine.content_hash == source.content_hash, (
-                f"{prop}: content_hash is not RoutineSource.content_hash"
-            )
-            assert graph.steps, f"{prop}: the graph has no steps"
-            for key, step in graph.steps.items():
-                assert isinstance(step, StepDef), f"{prop}: step {key!r} is a {type(step).__name__}, not a StepDef"
-                assert step.id == key, f"{prop}: step {step.id!r} is stored under {key!r}"
-                assert isinstance(step.kind, StepKind), f"{prop}: step {key!r} has kind {step.kind!r}"
-
-    def test_load_is_deterministic(self) -> None:
-        """Loading a source twice gives the same routine and the same steps in the same order."""
-        for prop, source in self.samples().items():
-            one, two = self.navigator().load(source), self.navigator().load(source)
-            assert one.routine == two.routine, f"{prop}: two loads gave different routines"
-            assert list(one.steps.items()) == list(two.steps.items()), f"{prop}: two loads gave different steps"
-
-    def test_accepts_sample_sources(self) -> None:
-        """``accepts`` claims every sample source that has a path (format not given)."""
-        with_path = {p: attrs.evolve(s, format=None) for p, s in self.samples().items() if s.path}
-        if not with_path:
-            pytest.skip("none of the sample sources has a path, so accepts() cannot be checked against them")
-        nav = self.navigator()
-        for prop, source in with_path.items():
-            assert nav.accepts(source), f"{prop}: accepts() does not claim {source.path!r}"
-
-    def test_does_not_accept_foreign_files(self) -> None:
-        """``accepts`` does not claim an empty file of an unknown type (it would shadow other formats)."""
-        assert not self.navigator().accepts(RoutineSource("", "notes.conformance-unknown-format"))
-
-    def test_invalid_sources_raise_routine_error(self) -> None:
-        """Every invalid source raises ``RoutineError``, and its message names the problem."""
-        invalid = self.invalid_sources
-        assert invalid, "invalid_sources is empty: give at least one source the navigator must refuse"
-        for source, needle in invalid:
-            with pytest.raises(RoutineError) as info:
-                self.navigator().load(source)
-            if needle is not None:
-                assert needle in str(info.value), f"{needle!r} does not appear in the error: {info.value}"
-
-    def test_io_of_every_step(self) -> None:
-        """``io(graph, step)`` answers an IOMapping for every step."""
-        nav = self.navigator()
-        for prop, source in self.samples().items():
-            graph = nav.load(source)
-            for sid in graph.steps:
-                assert isinstance(nav.io(graph, sid), IOMapping), f"{prop}: io() of step {sid!r} is not an IOMapping"
-
-    def test_step_kinds_match_mode(self) -> None:
-        """Native navigators have no ``delegate`` steps (nothing would run them); delegating ones
-        have at least one and implement ``execute``."""
-        nav = self.navigator()
-        kinds = {p: {s.kind for s in nav.load(src).steps.values()} for p, src in self.samples().items()}
-        if self.delegating:
-            assert StepKind.DELEGATE in kinds["sequence_source"], (
-                "a delegating navigator's sequence has no delegate step"
-            )
-            assert type(nav).execute is not Navigator.execute, "a delegating navigator must implement execute()"
-        else:
-            bad = [p for p, ks in kinds.items() if StepKind.DELEGATE in ks]
-            assert not bad, (
-                f"a native navigator produced delegate steps in {bad} (set delegating = True, or use other kinds)"
-            )
-
-    def test_start_is_deterministic(self) -> None:
-        """``start`` is a function of its arguments: asked twice about a fresh run, it answers the
-        same Decision, and that decision creates at least one token at a step of the graph."""
-        nav = self.navigator()
-        graph = nav.load(self.sequence_source)
-
-        async def ask() -> Decision:
-            view = RunView("conformance-run", graph.routine.id, {}, dict(self.inputs), {}, {})
-            decision = nav.start(graph, view)
-            return await decision if inspect.isawaitable(decision) else decision
-
-        one, two = self.run_async(ask), self.run_async(ask)
-        assert isinstance(one, Decision), f"start returned {type(one).__name__}, not a Decision"
-        assert one == two, "start gave two different decisions for the same fresh run"
-        assert one.create, "the start decision creates no token"
-        unknown = [t.location for t in one.create if t.location not in graph.steps]
-        assert not unknown, f"the start decision creates tokens at locations that are not steps: {unknown}"
 
     # -- running ------------------------------------------------------------------------------
 
@@ -316,7 +96,7 @@ class NavigatorConformance(ConformanceSuite, suite=True):
             return await engine.history(run.id)
 
         events = self._run_engine(body)
-        live = _live_tokens(events)
+        live = live_tokens(events)
         assert max(len(t) for t in live) == 1, f"the sequence had several live tokens at once: {max(live, key=len)}"
         tokens = [e.payload.token for e in events if isinstance(e.payload, StepCompleted)]
         assert len(set(tokens)) == len(tokens) >= 2, f"steps did not each run on their own token: {tokens}"
@@ -334,11 +114,11 @@ class NavigatorConformance(ConformanceSuite, suite=True):
                 logs.append((rec.of(run.id), await engine.history(run.id)))
             return logs
 
-        conv = _converter()
+        conv = make_converter()
         for live, stored in self._run_engine(body):
             assert len(live) == len(stored)
             for ev in live:
-                for decision in _decisions(ev):
+                for decision in decisions(ev):
                     assert json_native(dict(decision.state)), (
                         f"event {ev.seq} ({ev.type}): navigator state is not plain JSON: {decision.state!r}"
                     )
@@ -460,7 +240,7 @@ class NavigatorConformance(ConformanceSuite, suite=True):
             return await engine.history(run.id)
 
         events = self._run_engine(body)
-        widest = max(_live_tokens(events), key=len)
+        widest = max(live_tokens(events), key=len)
         assert len(widest) >= 2, "no two tokens were ever live at once: the branches did not run in parallel"
         completed = {e.payload.token for e in events if isinstance(e.payload, StepCompleted)}
         assert widest <= completed, f"branch tokens {sorted(widest - completed)} never completed a step"
@@ -478,26 +258,3 @@ class NavigatorConformance(ConformanceSuite, suite=True):
         events = self._run_engine(body)
         substeps = [s for s in executed_steps(events) if "/" in s]
         assert len(substeps) >= 2, f"the sequence recorded {len(substeps)} foreign steps: {substeps}"
-
-
-def _live_tokens(events: list[Event]) -> list[frozenset[str]]:
-    """The set of live tokens after each event of a run (rebuilt with the engine's reducer)."""
-    state = replay(events[0].run_id, events[:1])
-    found = []
-    for ev in events[1:]:
-        apply(state, ev)
-        found.append(frozenset(state.tokens))
-    return found or [frozenset()]
-
-
-def _decisions(ev: Event) -> list[Decision]:
-    p = ev.payload
-    if isinstance(p, (Decided, StepCompleted, WaitResolved)) and p.decision is not None:
-        return [p.decision]
-    return []
-
-
-def _converter() -> Any:
-    from vrooli_core.serialization import make_converter
-
-    return make_converter()
