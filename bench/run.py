@@ -1,0 +1,445 @@
+"""Run the benchmarks and print one JSON object per case.
+
+    python -m bench [CASE ...] [--quick] [--no-peers | --peers] [--json-out FILE] [--list]
+    python bench/run.py ...            (the same)
+
+CASE is a case name (``chain-10000``) or a group (``chain``, ``fork``, ``concurrent``, ...); without
+one, every case runs. Each case runs in its own subprocess (``bench.cases``; peers in
+``bench.peers``) so that one case's memory and garbage do not weigh on the next. stdout carries only
+JSON lines; progress and a summary table go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(ROOT))
+
+# -- the plan ----------------------------------------------------------------------------------
+
+Check = Callable[[dict[str, Any]], bool | None]
+
+
+class Case:
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        params: dict[str, Any],
+        target: str | None = None,
+        check: Check | None = None,
+        peers: tuple[tuple[str, str, dict[str, Any]], ...] = (),
+        ratio: str = "run_s",
+        note: str | None = None,
+        timeout: float = 1800,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.params = params
+        self.target = target
+        self.check = check
+        self.peers = peers
+        self.ratio = ratio
+        self.note = note
+        self.timeout = timeout
+
+
+class Derived:
+    """A case computed from two measured ones: the per-step cost of ``big`` over that of ``small``."""
+
+    def __init__(
+        self, name: str, big: str, small: str, limit: float | None, target: str | None, key: str = "us_per_step"
+    ) -> None:
+        self.name = name
+        self.big = big
+        self.small = small
+        self.limit = limit
+        self.target = target
+        self.key = key
+
+
+def _ge(key: str, value: float) -> Check:
+    return lambda m: None if m.get(key) is None else m[key] >= value
+
+
+def _lt(key: str, value: float, also: str | None = None) -> Check:
+    def check(m: dict[str, Any]) -> bool | None:
+        if m.get(key) is None:
+            return None
+        return m[key] < value and (also is None or bool(m.get(also)))
+
+    return check
+
+
+def _true(key: str) -> Check:
+    return lambda m: bool(m.get(key))
+
+
+def _chain_checks(n: int) -> tuple[str | None, Check | None]:
+    if n >= 100_000:
+        return "completes", _true("completed")
+    if n >= 1_000:
+        return "≥ 50,000 steps/s", lambda m: bool(m.get("completed")) and m["steps_per_s"] >= 50_000
+    return None, None
+
+
+def plan(quick: bool) -> list[Case | Derived]:
+    lg, sp = "langgraph", "spiffworkflow"
+    chains: tuple[int, ...]
+    forks: tuple[int, ...]
+    if quick:
+        chains, forks, conc, parked, loads = (100, 1_000), (100, 1_000), 300, 2_000, (100, 1_000)
+        reps = {100: 10, 1_000: 3}
+        startup_reps = 3
+    else:
+        chains, forks, conc, parked, loads = (
+            (100, 10_000, 100_000),
+            (100, 1_000, 10_000),
+            10_000,
+            100_000,
+            (1_000, 10_000),
+        )
+        reps = {100: 30, 1_000: 10, 10_000: 5, 100_000: 1}
+        startup_reps = 10
+    peer_reps = {100: 20, 1_000: 3}
+    cases: list[Case | Derived] = []
+
+    def chain_peers(n: int) -> tuple[tuple[str, str, dict[str, Any]], ...]:
+        if n > 10_000:
+            return ()
+        return (
+            (lg, "chain", {"n": n, "reps": peer_reps.get(n, 1)}),
+            (sp, "chain", {"n": n, "reps": min(5, peer_reps.get(n, 1))}),
+        )
+
+    for kind in ("noop", "tool"):
+        suffix = "" if kind == "noop" else "-tool"
+        for n in chains:
+            if kind == "tool" and n > 10_000:
+                continue
+            target, check = _chain_checks(n)
+            cases.append(
+                Case(
+                    f"chain{suffix}-{n}",
+                    "chain",
+                    {"n": n, "kind": kind, "reps": reps[n]},
+                    target,
+                    check,
+                    chain_peers(n),
+                )
+            )
+        big = chains[1]
+        cases.append(
+            Derived(
+                f"chain{suffix}-scaling",
+                f"chain{suffix}-{big}",
+                f"chain{suffix}-100",
+                1.5,
+                f"per-step cost of the {big:,} chain ≤ 1.5x that of the 100 chain",
+            )
+        )
+        if kind == "noop" and len(chains) > 2:
+            cases.append(Derived("chain-scaling-100000", f"chain-{chains[2]}", "chain-100", None, None))
+    for kind in ("noop", "tool"):
+        suffix = "" if kind == "noop" else "-tool"
+        for n in forks:
+            if kind == "tool" and n != forks[-1]:
+                continue
+            peers: tuple[tuple[str, str, dict[str, Any]], ...] = ((lg, "fork", {"n": n, "reps": peer_reps.get(n, 1)}),)
+            note = None
+            if n <= 1_000:
+                peers += ((sp, "fork", {"n": n, "reps": 1 if n >= 1_000 else 3}),)
+            else:
+                note = "SpiffWorkflow is not run at 10,000 branches: its fork/join cost grows quadratically (see fork-1000)"
+            big = n == forks[-1]
+            cases.append(
+                Case(
+                    f"fork{suffix}-{n}",
+                    "fork",
+                    {"n": n, "kind": kind, "reps": reps.get(n, 3)},
+                    "< 1 s" if big else None,
+                    _lt("run_s", 1.0, "completed") if big else None,
+                    peers,
+                    note=note,
+                )
+            )
+    conc_peers = ((lg, "concurrent", {"runs": conc, "latency_s": 0.05}),)
+    cases.append(
+        Case(
+            f"concurrent-{conc}",
+            "concurrent",
+            {"runs": conc, "waiters": "sequential"},
+            "< 3 s wall",
+            _lt("wall_s", 3.0, "completed"),
+            conc_peers,
+            ratio="wall_s",
+        )
+    )
+    cases.append(
+        Case(
+            f"concurrent-{conc}-waiters",
+            "concurrent",
+            {"runs": conc, "waiters": "concurrent"},
+            "< 3 s wall",
+            _lt("wall_s", 3.0, "completed"),
+            conc_peers,
+            ratio="wall_s",
+            note="the same runs, awaited by one waiter task per run (engine.wait) instead of one after another",
+        )
+    )
+    cases.append(
+        Case(
+            f"parked-{parked}",
+            "parked",
+            {"runs": parked},
+            "peak RSS < 2 GiB",
+            lambda m: bool(m.get("parked")) and m["maxrss_mib"] < 2048,
+        )
+    )
+    for n in loads:
+        cases.append(Case(f"load-{n}", "load", {"n": n, "reps": 5 if n <= 1_000 else 3}))
+    cases.append(
+        Derived(
+            "load-scaling",
+            f"load-{loads[1]}",
+            f"load-{loads[0]}",
+            1.5,
+            f"per-step load cost of a {loads[1]:,}-step flow ≤ 1.5x that of a {loads[0]:,}-step one (DESIGN §5: no quadratic work)",
+        )
+    )
+    cases.append(
+        Case(
+            "import",
+            "import",
+            {"reps": startup_reps},
+            "< 0.1 s",
+            _lt("import_s", 0.1),
+            ((lg, "import", {"reps": 5}), (sp, "import", {"reps": 5})),
+            ratio="import",
+        )
+    )
+    cases.append(
+        Case(
+            "cli-help",
+            "cli-help",
+            {"reps": startup_reps},
+            "< 0.3 s",
+            lambda m: None if not m.get("available") else m["wall_s"] < 0.3,
+        )
+    )
+    return cases
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def _subprocess(module: str, args: list[str], timeout: float, env: dict[str, str]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {timeout:g} s", "timed_out": True, "timeout_s": timeout}
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": f"exit code {out.returncode}: {out.stderr.strip()[-600:]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["process_wall_s"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _ratio(case: Case, mine: dict[str, Any], peer: dict[str, Any]) -> tuple[float | None, str]:
+    if case.ratio == "import":
+        a, b, what = (
+            peer.get("import_s"),
+            mine.get("engine_import_s"),
+            "peer import_s / vrooli engine_import_s (`from vrooli_core import Engine`)",
+        )
+    else:
+        a, b, what = (
+            peer.get(case.ratio),
+            mine.get(case.ratio),
+            f"peer {case.ratio} / vrooli {case.ratio} (speedup; > 1: vrooli is faster)",
+        )
+    if not a or not b:
+        return None, what
+    return round(a / b, 2), what
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("cases", nargs="*", help="case names or groups (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, no peers: a smoke run of a few seconds")
+    peers = parser.add_mutually_exclusive_group()
+    peers.add_argument("--no-peers", action="store_true", help="do not run peer engines")
+    peers.add_argument("--peers", action="store_true", help="run peer engines even with --quick")
+    parser.add_argument("--peer-timeout", type=float, default=300, help="seconds a peer case may take (default 300)")
+    parser.add_argument(
+        "--gc-off", action="store_true", help="disable the cyclic garbage collector in the vrooli cases"
+    )
+    parser.add_argument("--json-out", type=Path, help="also write every result as one JSON array to this file")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = parser.parse_args(argv)
+
+    from bench import peers as peer_mod
+
+    everything = plan(args.quick)
+    if args.list:
+        for c in everything:
+            print(c.name)
+        return 0
+    wanted = args.cases
+    unknown = [w for w in wanted if not any(c.name == w or c.name.startswith(w + "-") for c in everything)]
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(unknown)} (see --list)")
+
+    def selected(name: str) -> bool:
+        return not wanted or any(name == w or name.startswith(w + "-") for w in wanted)
+
+    run_peers = not args.no_peers and (args.peers or not args.quick)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+    if args.gc_off:
+        env["BENCH_GC"] = "off"
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+        "gc": "off" if args.gc_off else "on",
+    }
+    measured: dict[str, dict[str, Any]] = {}
+    peer_cache: dict[str, dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for case in everything:
+        if isinstance(case, Derived):
+            if case.big not in measured or case.small not in measured:
+                continue
+            big, small = measured[case.big].get(case.key), measured[case.small].get(case.key)
+            factor = round(big / small, 3) if big and small else None
+            record: dict[str, Any] = {
+                "name": case.name,
+                "parameters": {"of": case.big, "over": case.small, "per_step": case.key},
+                "measured": {"cost_ratio": factor, f"{case.big}_{case.key}": big, f"{case.small}_{case.key}": small},
+                "target": case.target,
+                "met": None if case.limit is None or factor is None else factor <= case.limit,
+            }
+        else:
+            if not selected(case.name):
+                continue
+            _log(f"[bench] {case.name} ...")
+            mine = _subprocess("bench.cases", [case.kind, json.dumps(case.params)], case.timeout, env)
+            measured[case.name] = mine
+            record = {
+                "name": case.name,
+                "parameters": case.params,
+                "measured": mine,
+                "target": case.target,
+                "met": None if case.check is None or "error" in mine else case.check(mine),
+            }
+            if case.target is not None and "error" in mine:
+                record["met"] = False
+            if case.kind == "cli-help" and not mine.get("available", True):
+                record["unavailable"] = True
+            if case.note:
+                record["note"] = case.note
+            if run_peers and case.peers:
+                record["peers"] = {}
+                for peer, peer_case, params in case.peers:
+                    key = json.dumps([peer, peer_case, params])
+                    if key not in peer_cache:
+                        if not peer_mod.available(peer):
+                            peer_cache[key] = {"available": False}
+                        else:
+                            _log(f"[bench]   peer {peer} {peer_case} {params} ...")
+                            peer_cache[key] = _subprocess(
+                                "bench.peers", [peer, peer_case, json.dumps(params)], args.peer_timeout, env
+                            )
+                    pres = peer_cache[key]
+                    if pres.get("available") is False:
+                        continue
+                    ratio, what = _ratio(case, mine, pres) if "error" not in pres else (None, "")
+                    entry: dict[str, Any] = {
+                        "parameters": {"case": peer_case, **params},
+                        "measured": pres,
+                        "ratio": ratio,
+                    }
+                    if what:
+                        entry["ratio_of"] = what
+                    record["peers"][peer] = entry
+        record["meta"] = meta
+        results.append(record)
+        print(json.dumps(record), flush=True)
+    _log(f"[bench] done in {time.perf_counter() - started:.1f} s")
+    _log(summary_table(results))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+# -- the summary table -------------------------------------------------------------------------
+
+_HEADLINE = (
+    ("steps_per_s", "{:,.0f} steps/s"),
+    ("cost_ratio", "{:.2f}x"),
+    ("wall_s", "{:.3f} s wall"),
+    ("import_s", "{:.4f} s"),
+)
+
+
+def headline(record: dict[str, Any]) -> str:
+    m = record["measured"]
+    if "error" in m:
+        return "error: " + str(m["error"])[:60]
+    if record.get("unavailable"):
+        return "unavailable"
+    name = record["name"]
+    if name.startswith("fork"):
+        return f"{m['run_s']:.3f} s ({m['steps_per_s']:,.0f} steps/s)"
+    if name.startswith("parked"):
+        return f"peak RSS {m['maxrss_mib']:,.0f} MiB ({m['kib_per_parked_run']} KiB/run)"
+    if name.startswith("load-") and "us_per_step" in m:
+        return f"{m['load_s']:.3f} s ({m['us_per_step']} µs/step)"
+    if name.startswith("chain-") and name.count("-") <= 2 and "steps_per_s" in m:
+        return f"{m['steps_per_s']:,.0f} steps/s ({m['us_per_step']:.1f} µs/step)"
+    for key, fmt in _HEADLINE:
+        if m.get(key) is not None:
+            return fmt.format(m[key])
+    return ""
+
+
+def summary_table(results: list[dict[str, Any]]) -> str:
+    rows = ["| case | measured | target | met | peer speedup |", "|---|---|---|---|---|"]
+    for r in results:
+        met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+        peers = []
+        for peer, entry in (r.get("peers") or {}).items():
+            pm = entry["measured"]
+            if entry.get("ratio") is not None:
+                peers.append(f"{peer} {entry['ratio']}x")
+            elif "error" in pm:
+                peers.append(f"{peer}: {'timed out' if pm.get('timed_out') else 'failed'}")
+        rows.append(f"| {r['name']} | {headline(r)} | {r['target'] or '—'} | {met} | {', '.join(peers) or '—'} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
