@@ -78,30 +78,31 @@ class MemoryStorage(StorageBackend):
         return [s.routine for (rid, _), s in self._d.routines.items() if routine_id is None or rid == routine_id]
 
     async def commit(self, commit: Commit) -> None:
+        # Check and (with verify) serialise everything first, then change anything: a commit is atomic.
         log = self._d.events.get(commit.run_id)
-        if log is None:
-            if commit.run is None:
-                raise NotFoundError(f"no run {commit.run_id!r}")
-            log = self._d.events[commit.run_id] = []
+        if log is None and commit.run is None:
+            raise NotFoundError(f"no run {commit.run_id!r}")
+        expected = len(log or ()) + 1
         if commit.events:
-            expected = len(log) + 1
             first = commit.events[0].seq
             if first < expected:
                 raise DuplicateEventError(f"run {commit.run_id}: event {first} is already recorded")
             for offset, ev in enumerate(commit.events):
                 if ev.seq != expected + offset or ev.run_id != commit.run_id:
                     raise StorageError(f"run {commit.run_id}: event {ev.seq} out of order (expected {expected + offset})")
-            if self.verify:
-                log.extend(self._rt(ev, Event) for ev in commit.events)
-            else:
-                log.extend(commit.events)
-        if commit.run is not None:
-            self._d.runs[commit.run_id] = self._rt(commit.run, Run)
-        waits = self._d.waits
+        events = [self._rt(ev, Event) for ev in commit.events] if self.verify else commit.events
+        run = self._rt(commit.run, Run) if commit.run is not None else None
+        waits = [self._rt(w, Wait) for w in commit.put_waits]
+        if log is None:
+            log = self._d.events[commit.run_id] = []
+        log.extend(events)
+        if run is not None:
+            self._d.runs[commit.run_id] = run
+        index = self._d.waits
         for wait_id in commit.drop_waits:
-            waits.pop(wait_id, None)
-        for wait in commit.put_waits:
-            waits[wait.id] = self._rt(wait, Wait)
+            index.pop(wait_id, None)
+        for wait in waits:
+            index[wait.id] = wait
 
     async def get_run(self, run_id: str) -> Run:
         try:
@@ -118,7 +119,9 @@ class MemoryStorage(StorageBackend):
         labels: Mapping[str, str] | None = None,
         limit: int = 100,
     ) -> list[Run]:
-        found = []
+        found: list[Run] = []
+        if limit <= 0:
+            return found
         for run in reversed(self._d.runs.values()):
             if status is not None and run.status not in status:
                 continue
