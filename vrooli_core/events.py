@@ -10,26 +10,39 @@ from vrooli_core.model import Event
 log = logging.getLogger("vrooli.events")
 
 Subscriber = Callable[[Event], None]
+_Entry = tuple[Subscriber, frozenset[str] | None]
 
 
 class EventBus:
+    """Subscribers by run (so 10,000 runs each awaited by its own waiter stay O(1) per event) and global ones."""
+
     def __init__(self) -> None:
-        self._subs: list[tuple[Subscriber, str | None, frozenset[str] | None]] = []
+        self._all: list[_Entry] = []
+        self._by_run: dict[str, list[_Entry]] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._subs)
+        return bool(self._all or self._by_run)
 
     def subscribe(
         self, callback: Subscriber, *, run_id: str | None = None, types: Iterable[str] | None = None
     ) -> Callable[[], None]:
         """Call ``callback`` for every event (of ``run_id``, of ``types``); returns an unsubscribe function."""
-        entry = (callback, run_id, frozenset(types) if types is not None else None)
-        self._subs.append(entry)
-        return lambda: self._subs.remove(entry) if entry in self._subs else None
+        entry: _Entry = (callback, frozenset(types) if types is not None else None)
+        bucket = self._all if run_id is None else self._by_run.setdefault(run_id, [])
+        bucket.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in bucket:
+                bucket.remove(entry)
+            if run_id is not None and not bucket and self._by_run.get(run_id) is bucket:
+                del self._by_run[run_id]
+
+        return unsubscribe
 
     def publish(self, event: Event) -> None:
-        for callback, run_id, types in tuple(self._subs):
-            if (run_id is None or event.run_id == run_id) and (types is None or event.type in types):
+        targeted = self._by_run.get(event.run_id)
+        for callback, types in (*self._all, *targeted) if targeted else tuple(self._all):
+            if types is None or event.type in types:
                 try:
                     callback(event)
                 except Exception:  # a subscriber's bug must never break a run

@@ -13,3 +13,12 @@ def get_tracer(provider: Any = None) -> Any:
     from vrooli_core import __version__
 
     return trace.get_tracer("vrooli", __version__, tracer_provider=provider)
+
+
+def tracing_enabled(provider: Any = None) -> bool:
+    """Whether spans would be recorded: a provider was given, or an SDK provider is installed globally."""
+    if provider is not None:
+        return True
+    from opentelemetry import trace
+
+    return not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))

@@ -40,13 +40,14 @@ from vrooli_core.model import (
     Wait,
     WaitKind,
 )
-from vrooli_core.model.events import Decided, RunCancelled, RunCreated, RunPaused, RunResumed, VariablesSet
+from vrooli_core.model.events import Decided, RunCancelled, RunCreated, RunFailed, RunPaused, RunResumed, VariablesSet
 from vrooli_core.plugins import PluginHost, Registry
 from vrooli_core.serialization import make_converter
 from vrooli_core.storage.base import StorageBackend, StoredRoutine
-from vrooli_core.tracing import get_tracer
+from vrooli_core.tracing import get_tracer, tracing_enabled
 
 RoutineLike = RoutineDef | RoutineSource | str | Path
+_ENDS = ("run.completed", "run.failed", "run.cancelled")
 
 
 class Engine(RunMover, StepServicesMixin, ChildRuns):
@@ -85,6 +86,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         self.max_cached_runs = max_cached_runs
         self.bus = EventBus()
         self.tracer = get_tracer(tracer_provider)
+        #: Spans cost a few microseconds even when nothing records them: only make them when a provider is set.
+        self.tracing = tracing_enabled(tracer_provider)
         self.tools: Registry[ToolSpec] = Registry("tool", dict(self.host.tools()), {})
         for fn in tools:
             self.register_tool(fn)
@@ -247,25 +250,24 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         state = RunState.created(run_id, now, created)
         state.seq = 1
         rt = RunRuntime(state, graph, self.navigator(definition.format))
-        from vrooli_core.storage.base import Commit
-
-        first = Event(run_id, 1, now, created)
-        await self.storage.commit(Commit(run_id, (first,), state.summary()))
-        if self.bus:
-            self.bus.publish(first)
-        self._runs[run_id] = rt
         decision, err = await self._ask(rt, None, rt.nav.start)
-        async with rt.lock:
-            fx = await self._record_decision(rt, Decided("start", decision or Decision()), decision)
-            if err is not None:
-                fx.status_changed |= (await self._fail(rt, err)).status_changed
+        # The creation and the start decision are one commit: a run is never stored half-started.
+        events = [Event(run_id, 1, now, created)]
+        if err is not None:
+            fx = self._apply(rt, Decided("start", Decision()), events)
+            await self._commit(rt, events, self._apply(rt, RunFailed(err), events, fx), summary=True)
+        else:
+            fx = await self._record_decision(rt, Decided("start", decision), decision, events)  # type: ignore[arg-type]
+        self._runs[run_id] = rt
         await self._after(rt, fx)
         return rt
 
     def _spawn(self, rt: RunRuntime) -> None:
         if self._tg is None:
             raise RunError("Engine.start needs an engine opened with Engine.open (it owns the background tasks)")
-        self._tg.start_soon(self._kick, rt)
+        if not rt.driving:
+            rt.start_driving()  # at once, so wait() called right after start() waits for the driver
+            self._tg.start_soon(self._drive, rt, True)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -291,20 +293,24 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
 
     async def wait(self, run_id: str, *, finished: bool = False, timeout: float | None = None) -> Run:
         """Wait until the run rests (or, with ``finished``, until it completes, fails or is cancelled)."""
+        if timeout is None:
+            return await self._wait(run_id, finished)
         with anyio.fail_after(timeout):
-            while True:
-                rt = await self._runtime(run_id)
-                await rt.rested.wait()
-                run = rt.state.summary()
-                if not finished or run.status.finished:
-                    return run
-                done = anyio.Event()
-                unsubscribe = self.bus.subscribe(lambda ev: done.set(), run_id=run_id, types=("run.completed", "run.failed", "run.cancelled"))
-                try:
-                    if not rt.state.status.finished:
-                        await done.wait()
-                finally:
-                    unsubscribe()
+            return await self._wait(run_id, finished)
+
+    async def _wait(self, run_id: str, finished: bool) -> Run:
+        while True:
+            rt = await self._runtime(run_id)
+            await rt.rested()
+            if not finished or rt.state.status.finished:
+                return rt.state.summary()
+            done = anyio.Event()
+            unsubscribe = self.bus.subscribe(lambda ev: done.set(), run_id=run_id, types=_ENDS)
+            try:
+                if not rt.state.status.finished:
+                    await done.wait()
+            finally:
+                unsubscribe()
 
     # -- interacting --------------------------------------------------------------------------
 
@@ -408,7 +414,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         return stopped
 
     async def _settled(self, rt: RunRuntime) -> Run:
-        await rt.rested.wait()
+        await rt.rested()
         return rt.state.summary()
 
     async def _settle_kicked(self, rt: RunRuntime) -> Run:

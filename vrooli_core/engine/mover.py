@@ -62,46 +62,56 @@ class RunMover:
 
     # -- recording ----------------------------------------------------------------------------
 
-    async def _record(self: Engine, rt: RunRuntime, payload: Any) -> Effects:
-        """Apply ``payload`` as the run's next event and commit it. Call with ``rt.lock`` held."""
+    def _apply(self: Engine, rt: RunRuntime, payload: Any, events: list[Event], fx: Effects | None = None) -> Effects:
+        """Apply ``payload`` as the run's next event, in memory only; ``_commit`` must follow."""
         st = rt.state
         ev = Event(st.run_id, st.seq + 1, self.clock.now(), payload)
-        fx = apply(st, ev)
+        events.append(ev)
+        more = apply(st, ev)
+        return more if fx is None else _merge(fx, more)
+
+    async def _commit(self: Engine, rt: RunRuntime, events: list[Event], fx: Effects, *, summary: bool = False) -> Effects:
+        """Write applied events (and the index changes they made) in one commit, then publish them."""
+        st = rt.state
+        write_summary = summary or fx.status_changed
         try:
             await self.storage.commit(
-                Commit(
-                    st.run_id,
-                    (ev,),
-                    st.summary() if fx.status_changed else None,
-                    tuple(fx.new_waits),
-                    tuple(fx.dropped_waits),
-                )
+                Commit(st.run_id, tuple(events), st.summary() if write_summary else None, tuple(fx.new_waits), tuple(fx.dropped_waits))
             )
         except BaseException:
             # Memory is now ahead of storage: forget this runtime; the next use reloads the run.
             rt.broken = True
             self._runs.pop(st.run_id, None)
             raise
+        if write_summary:
+            self._summary_seq[st.run_id] = st.seq
         if self.bus:
-            self.bus.publish(ev)
+            for ev in events:
+                self.bus.publish(ev)
         every = self.storage.snapshot_every
-        if every and ev.seq % every == 0:
-            await self.storage.save_snapshot(st.run_id, ev.seq, st.to_snapshot(self.converter))
+        if every and st.seq // every != (st.seq - len(events)) // every:
+            await self.storage.save_snapshot(st.run_id, st.seq, st.to_snapshot(self.converter))
         return fx
 
-    async def _record_decision(self: Engine, rt: RunRuntime, payload: Any, decision: Decision | None) -> Effects:
-        """Record ``payload`` and then, if its decision ends the run, the run's end."""
-        fx = await self._record(rt, payload)
+    async def _record(self: Engine, rt: RunRuntime, payload: Any) -> Effects:
+        """Apply ``payload`` as the run's next event and commit it. Call with ``rt.lock`` held."""
+        events: list[Event] = []
+        return await self._commit(rt, events, self._apply(rt, payload, events))
+
+    async def _record_decision(
+        self: Engine, rt: RunRuntime, payload: Any, decision: Decision | None, events: list[Event] | None = None
+    ) -> Effects:
+        """Record ``payload`` and, in the same commit, the run's end if its decision ends the run."""
+        events = [] if events is None else events
+        fx = self._apply(rt, payload, events)
         st = rt.state
-        if decision is None or st.status.finished:
-            return fx
-        if decision.error is not None:
-            end: Any = RunFailed(decision.error)
-        elif decision.complete or not st.tokens:
-            end = RunCompleted(decision.outputs if decision.outputs is not None else self._outputs(rt))
-        else:
-            return fx
-        return _merge(fx, await self._record(rt, end))
+        if decision is not None and not st.status.finished:
+            if decision.error is not None:
+                self._apply(rt, RunFailed(decision.error), events, fx)
+            elif decision.complete or not st.tokens:
+                outputs = decision.outputs if decision.outputs is not None else self._outputs(rt)
+                self._apply(rt, RunCompleted(outputs), events, fx)
+        return await self._commit(rt, events, fx, summary=events[0].seq == 1)
 
     async def _fail(self: Engine, rt: RunRuntime, error: ErrorInfo) -> Effects:
         if rt.state.status.finished:
@@ -152,14 +162,21 @@ class RunMover:
         else:
             await self._drive(rt)
 
-    async def _drive(self: Engine, rt: RunRuntime) -> None:
-        """Run ready tokens until none is left (the run rests: completed, waiting, paused, …)."""
-        rt.driving = True
-        rt.rested = anyio.Event()
+    async def _drive(self: Engine, rt: RunRuntime, claimed: bool = False) -> None:
+        """Run ready tokens until none is left (the run rests: completed, waiting, paused, …).
+
+        ``claimed``: the caller already marked the run as driven (a driver spawned as a task).
+        """
+        if not claimed:
+            rt.start_driving()
         st = rt.state
-        span = self.tracer.start_span(
-            f"run {st.routine.id}",
-            attributes={"vrooli.run": st.run_id, "vrooli.routine": st.routine.id, "vrooli.routine.version": st.routine.version},
+        span = (
+            self.tracer.start_span(
+                f"run {st.routine.id}",
+                attributes={"vrooli.run": st.run_id, "vrooli.routine": st.routine.id, "vrooli.routine.version": st.routine.version},
+            )
+            if self.tracing
+            else None
         )
         try:
             async with anyio.create_task_group() as tg:
@@ -181,11 +198,11 @@ class RunMover:
             # Callers get the error a worker raised (a StorageError, …), not a task-group wrapper.
             raise _leaf(group) from group
         finally:
-            span.set_attribute("vrooli.status", str(st.status))
-            span.set_attribute("vrooli.steps", st.steps)
-            span.end()
-            rt.driving = False
-            rt.rested.set()
+            if span is not None:
+                span.set_attribute("vrooli.status", str(st.status))
+                span.set_attribute("vrooli.steps", st.steps)
+                span.end()
+            rt.stop_driving()
         await self._rest(rt)
 
     async def _worker(self: Engine, rt: RunRuntime) -> None:
@@ -209,14 +226,14 @@ class RunMover:
         self._evict()
 
     def _evict(self: Engine) -> None:
+        """Forget resting runs (oldest first) down to 90% of the cache size; storage has them."""
         runs = self._runs
         if len(runs) <= self.max_cached_runs:
             return
-        for run_id in list(runs)[: len(runs) - self.max_cached_runs]:
-            rt = runs[run_id]
-            if not rt.driving and not rt.running and not rt.workers:
-                del runs[run_id]
-                self._summary_seq.pop(run_id, None)
+        excess = len(runs) - self.max_cached_runs * 9 // 10
+        for run_id in [rid for rid, rt in zip(runs, runs.values()) if not (rt.driving or rt.running or rt.workers)][:excess]:
+            del runs[run_id]
+            self._summary_seq.pop(run_id, None)
 
     # -- one token ----------------------------------------------------------------------------
 
@@ -297,7 +314,7 @@ class RunMover:
         """Call a navigator method; a raise or an invalid answer becomes the run's error, not ours."""
         try:
             decision = method(rt.graph, rt.view, *args)
-            if inspect.isawaitable(decision):
+            if type(decision) is not Decision and inspect.isawaitable(decision):
                 decision = await decision
             self._check_decision(rt, decision)
             return decision, None
@@ -349,14 +366,17 @@ class RunMover:
         with anyio.CancelScope() as scope:
             rt.running[token.id] = scope
             try:
-                with self.tracer.start_as_current_span(
-                    f"step {step.id}",
-                    attributes={"vrooli.run": st.run_id, "vrooli.step": step.id, "vrooli.step.kind": str(kind), "vrooli.attempt": attempt},
-                ) as span:
+                if self.tracing:
+                    with self.tracer.start_as_current_span(
+                        f"step {step.id}",
+                        attributes={"vrooli.run": st.run_id, "vrooli.step": step.id, "vrooli.step.kind": str(kind), "vrooli.attempt": attempt},
+                    ) as span:
+                        outcome = await self.executor.execute(ctx, runner)
+                        span.set_attribute("vrooli.outcome", str(outcome.status))
+                        if outcome.error is not None:
+                            span.set_attribute("vrooli.error.code", outcome.error.code)
+                else:
                     outcome = await self.executor.execute(ctx, runner)
-                    span.set_attribute("vrooli.outcome", str(outcome.status))
-                    if outcome.error is not None:
-                        span.set_attribute("vrooli.error.code", outcome.error.code)
             finally:
                 rt.running.pop(token.id, None)
         if scope.cancelled_caught or (outcome.error is not None and outcome.error.code == StepStopped.__name__):

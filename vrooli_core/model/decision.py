@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 from vrooli_core.model.outcome import ErrorInfo
 from vrooli_core.model.tokens import NewToken
 from vrooli_core.model.waits import WaitSpec
@@ -25,9 +27,9 @@ class Decision:
     create: tuple[NewToken, ...] = ()
     cancel: tuple[str, ...] = ()
     waits: tuple[WaitSpec, ...] = ()
-    variables: Mapping[str, Any] = attrs.field(factory=dict)
+    variables: Mapping[str, Any] = EMPTY
     #: Updates to the navigator's private, engine-persisted state.
-    state: Mapping[str, Any] = attrs.field(factory=dict)
+    state: Mapping[str, Any] = EMPTY
     #: Keys to remove from the navigator state.
     forget: tuple[str, ...] = ()
     complete: bool = False

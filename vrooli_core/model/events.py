@@ -11,6 +11,8 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 from vrooli_core.model.decision import Decision
 from vrooli_core.model.outcome import ErrorInfo, Outcome
 from vrooli_core.model.run import Limits, RoutineRef
@@ -54,11 +56,11 @@ class Event:
 class RunCreated:
     type: ClassVar[str]
     routine: RoutineRef
-    inputs: Mapping[str, Any] = attrs.field(factory=dict)
+    inputs: Mapping[str, Any] = EMPTY
     limits: Limits = Limits()
     parent_run_id: str | None = None
     parent_token: str | None = None
-    labels: Mapping[str, str] = attrs.field(factory=dict)
+    labels: Mapping[str, str] = EMPTY
 
 
 @event_type("run.decided")
@@ -105,7 +107,7 @@ class StepCompleted:
     token: str
     step: str
     outcome: Outcome
-    writes: Mapping[str, Any] = attrs.field(factory=dict)
+    writes: Mapping[str, Any] = EMPTY
     decision: Decision | None = None
 
 
@@ -139,7 +141,7 @@ class WaitResolved:
     type: ClassVar[str]
     wait_id: str
     outcome: Outcome
-    writes: Mapping[str, Any] = attrs.field(factory=dict)
+    writes: Mapping[str, Any] = EMPTY
     decision: Decision | None = None
 
 
@@ -200,7 +202,7 @@ class RunCancelled:
 @attrs.frozen
 class RunCompleted:
     type: ClassVar[str]
-    outputs: Mapping[str, Any] = attrs.field(factory=dict)
+    outputs: Mapping[str, Any] = EMPTY
 
 
 @event_type("run.failed")
@@ -215,4 +217,4 @@ class UnknownEvent:
     """An event whose type no installed code registers (written by a plugin that is gone)."""
 
     type: str
-    data: Mapping[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = EMPTY

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 from vrooli_core.model.usage import NO_USAGE, Usage
 from vrooli_core.model.waits import WaitSpec
 
@@ -22,7 +24,7 @@ class ErrorInfo:
     type: str = ""
     #: The routine element (step, event, gateway) the error concerns.
     element: str | None = None
-    details: Mapping[str, Any] = attrs.field(factory=dict)
+    details: Mapping[str, Any] = EMPTY
 
     @classmethod
     def from_exception(cls, exc: BaseException, *, code: str | None = None, element: str | None = None) -> ErrorInfo:

@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 
 class StepKind(StrEnum):
     """What a step does; the executor picks how to run it from this and the step's strategy."""
@@ -71,7 +73,7 @@ class StepDef:
     name: str = ""
     #: conversational / reasoning / deterministic / auto, or the name of a registered strategy.
     strategy: str | None = None
-    config: Mapping[str, Any] = attrs.field(factory=dict)
+    config: Mapping[str, Any] = EMPTY
     io: IOMapping = IOMapping()
     timeout: float | None = None
     retry: RetryPolicy = RetryPolicy()
@@ -91,8 +93,8 @@ class RoutineDef:
     name: str = ""
     description: str = ""
     #: JSON schemas of the run's inputs and outputs.
-    inputs: Mapping[str, Any] = attrs.field(factory=dict)
-    outputs: Mapping[str, Any] = attrs.field(factory=dict)
+    inputs: Mapping[str, Any] = EMPTY
+    outputs: Mapping[str, Any] = EMPTY
 
 
 @attrs.frozen

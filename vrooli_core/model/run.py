@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 from vrooli_core.model.outcome import ErrorInfo
 from vrooli_core.model.usage import NO_USAGE, Usage
 
@@ -60,7 +62,7 @@ class Run:
     id: str
     routine: RoutineRef
     status: RunStatus
-    inputs: Mapping[str, Any] = attrs.field(factory=dict)
+    inputs: Mapping[str, Any] = EMPTY
     outputs: Mapping[str, Any] | None = None
     limits: Limits = Limits()
     usage: Usage = NO_USAGE
@@ -68,7 +70,7 @@ class Run:
     error: ErrorInfo | None = None
     parent_run_id: str | None = None
     parent_token: str | None = None
-    labels: Mapping[str, str] = attrs.field(factory=dict)
+    labels: Mapping[str, str] = EMPTY
     created_at: float = 0.0
     updated_at: float = 0.0
     #: Sequence number of the last event recorded for the run.

@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 from vrooli_core.model.waits import WaitSpec
 
 
@@ -19,7 +21,7 @@ class Token:
     #: The token of the enclosing scope (a subprocess, a multi-instance body), if any.
     scope: str | None = None
     #: Token-local data the navigator needs (a loop counter, a multi-instance element).
-    data: Mapping[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = EMPTY
 
 
 @attrs.frozen
@@ -28,7 +30,7 @@ class NewToken:
 
     location: str
     scope: str | None = None
-    data: Mapping[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = EMPTY
     wait: WaitSpec | None = None
     #: Further waits parked on the same token (an event-based gateway waits on several).
     also_wait: tuple[WaitSpec, ...] = ()

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from vrooli_core.model.empty import EMPTY
+
 
 class WaitKind(StrEnum):
     #: A person must complete a task (a form, an approval, a review).
@@ -51,7 +53,7 @@ class WaitSpec:
     #: Path choices (CHOICE) or allowed answers (HUMAN).
     options: tuple[str, ...] = ()
     #: Task details: description, a JSON schema of the expected answer, anything a UI needs.
-    form: Mapping[str, Any] = attrs.field(factory=dict)
+    form: Mapping[str, Any] = EMPTY
     assignee: str | None = None
     #: For waits registered on an existing token through ``Decision.waits``.
     token: str | None = None

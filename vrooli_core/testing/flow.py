@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from vrooli_core.engine.navigator import Navigator, RunView
 from vrooli_core.errors import RoutineError
 from vrooli_core.expressions import check, evaluate
+from vrooli_core.model.empty import EMPTY
 from vrooli_core.model import (
     Decision,
     ErrorInfo,
@@ -206,8 +207,8 @@ class _Move:
         return Decision(
             create=tuple(self.create),
             cancel=tuple(self.cancel),
-            variables=self.variables,
-            state=self.state,
+            variables=self.variables or EMPTY,
+            state=self.state or EMPTY,
             forget=tuple(k for k in self.forget if k in self.view.state),
         )
 
