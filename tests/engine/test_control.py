@@ -389,3 +389,24 @@ async def test_only_human_tasks_can_be_completed(host, store):
         [wait] = await engine.storage.find_waits(run_id=run.id)
         with pytest.raises(NotFoundError, match="is a message wait, not a human task"):
             await engine.complete_task(wait.id, {})
+
+
+async def test_an_output_that_cannot_be_stored_fails_the_step_not_the_engine(host, store):
+    import datetime
+
+    @tool
+    def clock_tool() -> dict:
+        return {"report": {"items": [1, 2, datetime.date(2026, 1, 1)]}}
+
+    text = 'id = "x"\nstart = "a"\n[steps.a]\nkind = "tool"\ntool = "clock_tool"\n'
+    async with Engine.open(store, host=host, tools=[clock_tool]) as engine:
+        run = await engine.run(flow(text))
+        assert run.status is RunStatus.FAILED
+        assert run.error.code == "unstorable_output" and "report.items[2]: date" in run.error.message
+        with pytest.raises(RunError, match=r"the inputs cannot be stored \(JSON types only\): when: date"):
+            await engine.run(flow(text), {"when": datetime.date(2026, 1, 1)})
+        human = await engine.run(flow('id = "h"\nstart = "h"\n[steps.h]\nkind = "human"\n'))
+        [task] = await engine.tasks(human.id)
+        with pytest.raises(RunError, match="the answer to task"):
+            await engine.complete_task(task.id, {"x": {1, 2}})
+        assert (await engine.get_run(human.id)).status is RunStatus.WAITING

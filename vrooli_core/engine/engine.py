@@ -26,6 +26,7 @@ from vrooli_core.events import EventBus
 from vrooli_core.execution.executor import Executor
 from vrooli_core.execution.safety import SafetyCheck
 from vrooli_core.execution.tools import ToolSpec, tool
+from vrooli_core.jsonable import unstorable
 from vrooli_core.model import (
     Decision,
     Event,
@@ -113,7 +114,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         host: PluginHost = kwargs.pop("host", None) or PluginHost.create()
         converter = kwargs.pop("converter", None) or make_converter()
         host.configure_converter(converter)
-        storage = store if isinstance(store, StorageBackend) else open_storage(host, store, converter)
+        if isinstance(store, StorageBackend):
+            storage = store
+            # A backend made by the caller keeps its converter; give it the plugins' types too.
+            if getattr(storage, "converter", None) is not None:
+                host.configure_converter(storage.converter)  # type: ignore[attr-defined]
+                converter = storage.converter  # type: ignore[attr-defined]
+        else:
+            storage = open_storage(host, store, converter)
         await storage.open()
         try:
             engine = cls(storage, host=host, converter=converter, **kwargs)
@@ -241,7 +249,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
     ) -> RunRuntime:
         definition = routine if isinstance(routine, RoutineDef) else await self.load(routine)
         graph = await self.graph(definition.id, definition.version)
-        inputs = dict(inputs or {})
+        inputs = self._storable(dict(inputs or {}), "the inputs")
         _validate_inputs(graph.routine, inputs)
         ref = RoutineRef(definition.id, definition.version, definition.content_hash, definition.format)
         created = RunCreated(ref, inputs, limits or Limits(), parent[0] if parent else None, parent[1] if parent else None, dict(labels or {}))
@@ -268,6 +276,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         if not rt.driving:
             rt.start_driving()  # at once, so wait() called right after start() waits for the driver
             self._tg.start_soon(self._drive, rt, True)
+
+    def _storable(self, value: Any, what: str) -> Any:
+        """``value`` as it will be stored (plugins' types through the converter), or a RunError."""
+        value = self.converter.unstructure(value)
+        bad = unstorable(value)
+        if bad is not None:
+            raise RunError(f"{what} cannot be stored (JSON types only): {bad}", code="unstorable_value")
+        return value
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -320,7 +336,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         if wait.spec.kind not in (WaitKind.HUMAN, WaitKind.CHOICE):
             raise NotFoundError(f"{task_id!r} is a {wait.spec.kind} wait, not a human task")
         rt = await self._runtime(wait.run_id)
-        output = _check_task_answer(wait, output)
+        output = self._storable(_check_task_answer(wait, output), f"the answer to task {task_id}")
         await self._resolve(rt, task_id, Outcome(output=output))
         await self._kick(rt)
         return await self._settled(rt)
@@ -342,6 +358,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         return await self._resolve_many(await self.storage.find_waits(kinds=(WaitKind.SIGNAL,), name=name), payload)
 
     async def _resolve_many(self, waits: Iterable[Wait], payload: Any) -> list[Run]:
+        payload = self._storable(payload, "the payload")
         touched: dict[str, RunRuntime] = {}
         for w in waits:
             rt = await self._runtime(w.run_id)
@@ -351,9 +368,10 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         return [await self._settle_kicked(rt) for rt in touched.values()]
 
     async def set_variables(self, run_id: str, values: Mapping[str, Any], reason: str = "") -> Run:
+        values = self._storable(dict(values), "the variables")
         rt = await self._runtime(run_id)
         async with rt.lock:
-            fx = await self._record(rt, VariablesSet(dict(values), reason))
+            fx = await self._record(rt, VariablesSet(values, reason))
         await self._after(rt, fx)
         return await self._settle_kicked(rt)
 

@@ -18,6 +18,7 @@ from vrooli_core.engine.runtime import RunRuntime
 from vrooli_core.engine.state import Effects, apply
 from vrooli_core.errors import NavigatorError, NotFoundError, VrooliError
 from vrooli_core.execution.strategy import StepContext
+from vrooli_core.jsonable import unstorable
 from vrooli_core.model import (
     Decision,
     ErrorInfo,
@@ -291,6 +292,15 @@ class RunMover:
         async with rt.lock:
             if token.id not in st.tokens:  # cancelled while the step ran
                 return
+            if outcome.output is not None:
+                # Normalise through the converter (plugins' types become JSON), so the live run holds
+                # exactly what a run rebuilt from storage will hold.
+                output = self.converter.unstructure(outcome.output)
+                bad = unstorable(output)
+                if bad is not None:
+                    outcome = Outcome.failure("unstorable_output", f"output of step {step.id!r} cannot be stored (JSON types only): {bad}", element=step.id)
+                elif output is not outcome.output:
+                    outcome = Outcome(outcome.status, output, outcome.error, outcome.usage, outcome.wait, outcome.trigger)
             if outcome.status is OutcomeStatus.SUSPENDED and outcome.wait is None:
                 outcome = Outcome.failure("invalid_outcome", f"step {step.id!r} suspended without a wait", element=step.id)
             if outcome.status is OutcomeStatus.SUSPENDED:

@@ -44,9 +44,11 @@ class Navigator(abc.ABC):
     """Reads one routine format and decides how runs of it move.
 
     The engine owns tokens, variables, persistence, limits and events; the navigator owns the meaning
-    of the graph. Its methods must be deterministic functions of their arguments (a recorded run is
-    replayed by re-asking them) and must keep no per-run state outside ``view.state``, which they
-    change only through ``Decision.state``.
+    of the graph. Its methods must be deterministic functions of their arguments and must keep no
+    per-run state outside ``view.state``, which they change only through ``Decision.state``: any
+    process can then continue any run. (Resuming re-applies the *recorded* decisions without asking
+    the navigator again; determinism is what lets a run be replayed against another routine version
+    to find where the two diverge.)
 
     *Native* navigators let the engine execute every step. *Delegating* navigators (``delegating =
     True``) hand a whole foreign graph to its own runtime inside steps of kind ``delegate``, through

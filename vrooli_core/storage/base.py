@@ -34,7 +34,18 @@ class Commit:
 
 class StorageBackend(abc.ABC):
     """Persists what the engine records. Every method may be called from the engine's event loop and
-    must not block it for long (use an async driver or worker threads)."""
+    must not block it for long (use an async driver or worker threads).
+
+    Rules every backend keeps (``vrooli_core.testing.conformance.StorageConformance`` checks them):
+
+    - a commit is all or nothing: a value that cannot be stored refuses the whole commit, and the
+      log, run record and wait index stay as they were;
+    - a commit to a run that does not exist, without a run record, raises ``NotFoundError``;
+    - reading the events of a run that does not exist raises ``NotFoundError``;
+    - "newest first" is by creation time, ties by creation order; replacing a run record does not
+      move it; ``limit=0`` returns nothing;
+    - dropping a wait that is not indexed is not an error.
+    """
 
     name: ClassVar[str]
     #: URL schemes this backend opens (``"memory"``, ``"sqlite"``, ``"postgresql+psycopg"``).
