@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vrooli_core.engine.mover import StepStopped
-from vrooli_core.execution.safety import (
-    ApprovalRequired,
-    Deny,
-    Redact,
-    RequireApproval,
-    SafetyDenied,
-    SafetyPoint,
-    SafetyRequest,
-)
+from vrooli_core.execution.safety import SafetyCheck, SafetyPoint, apply_checks
 from vrooli_core.model import Event, Outcome, RunStatus
 from vrooli_core.model.events import SafetyChecked, SubstepRecorded
 
@@ -24,28 +16,15 @@ if TYPE_CHECKING:
 
 class StepServicesMixin:
     async def safety(self: Engine, ctx: StepContext, point: SafetyPoint, value: Any) -> Any:
-        checks = self.safety_checks
-        if not checks:
+        if not self.safety_checks:
             return value
         rt = self._runs[ctx.run_id]
-        approved = ctx.token.id in rt.state.approved
-        for check in checks:
-            if point not in check.points:
-                continue
-            request = SafetyRequest(point, ctx.run_id, value, ctx.step, ctx.token.id, ctx.labels)
-            result = await check.check(request)
-            if isinstance(result, RequireApproval) and approved:
-                continue
-            if isinstance(result, (Deny, Redact, RequireApproval)):
-                async with rt.lock:
-                    await self._record(rt, SafetyChecked(point.value, check.name, result.action, result.reason, ctx.step.id, ctx.token.id))
-            if isinstance(result, Deny):
-                raise SafetyDenied(check.name, point.value, result.reason)
-            if isinstance(result, RequireApproval):
-                raise ApprovalRequired(check.name, point.value, result.reason)
-            if isinstance(result, Redact):
-                value = result.value
-        return value
+
+        async def record(check: SafetyCheck, result: Any) -> None:
+            async with rt.lock:
+                await self._record(rt, SafetyChecked(point.value, check.name, result.action, result.reason, ctx.step.id, ctx.token.id))
+
+        return await apply_checks(self.safety_checks, ctx, point, value, approved=ctx.token.id in rt.state.approved, record=record)
 
     def publish(self: Engine, ctx: StepContext, payload: Any) -> None:
         if self.bus:

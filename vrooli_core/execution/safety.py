@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from vrooli_core.errors import VrooliError
 from vrooli_core.model import StepDef
+
+if TYPE_CHECKING:
+    from vrooli_core.execution.strategy import StepContext
 
 
 class SafetyPoint(StrEnum):
@@ -95,3 +98,31 @@ class ApprovalRequired(VrooliError):
         self.check = check
         self.point = point
         self.reason = reason
+
+
+async def apply_checks(
+    checks: Iterable[SafetyCheck],
+    ctx: StepContext,
+    point: SafetyPoint,
+    value: Any,
+    *,
+    approved: bool = False,
+    record: Callable[[SafetyCheck, SafetyResult], Awaitable[None]] | None = None,
+) -> Any:
+    """Consult ``checks`` at ``point`` on ``value``, in order: ``record`` every result other than
+    allow, raise :class:`SafetyDenied` / :class:`ApprovalRequired`, and return the value with every
+    redaction applied. ``approved``: a person already approved this step, so approval is not asked again."""
+    for check in checks:
+        if point not in check.points:
+            continue
+        result = await check.check(SafetyRequest(point, ctx.run_id, value, ctx.step, ctx.token.id, ctx.labels))
+        if isinstance(result, Allow) or (approved and isinstance(result, RequireApproval)):
+            continue
+        if record is not None:
+            await record(check, result)
+        if isinstance(result, Deny):
+            raise SafetyDenied(check.name, point.value, result.reason)
+        if isinstance(result, RequireApproval):
+            raise ApprovalRequired(check.name, point.value, result.reason)
+        value = result.value
+    return value

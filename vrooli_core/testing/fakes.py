@@ -16,16 +16,7 @@ import cattrs
 
 from vrooli_core.clock import Clock, FakeClock
 from vrooli_core.errors import VrooliError
-from vrooli_core.execution.safety import (
-    ApprovalRequired,
-    Deny,
-    Redact,
-    RequireApproval,
-    SafetyCheck,
-    SafetyDenied,
-    SafetyPoint,
-    SafetyRequest,
-)
+from vrooli_core.execution.safety import SafetyCheck, SafetyPoint, apply_checks
 from vrooli_core.execution.strategy import StepContext, Strategy
 from vrooli_core.execution.tools import ToolSpec, tool
 from vrooli_core.model import Graph, Outcome, RoutineDef, StepDef, StepKind, Token, Usage
@@ -210,19 +201,11 @@ class FakeStepServices:
 
     async def safety(self, ctx: StepContext, point: SafetyPoint, value: Any) -> Any:
         self.safety_calls.append((point, value))
-        for check in self.checks:
-            if point not in check.points:
-                continue
-            result = await check.check(SafetyRequest(point, ctx.run_id, value, ctx.step, ctx.token.id, ctx.labels))
-            if isinstance(result, (Deny, Redact, RequireApproval)):
-                self.safety_results.append((check.name, point, result.action, result.reason))
-            if isinstance(result, Deny):
-                raise SafetyDenied(check.name, point.value, result.reason)
-            if isinstance(result, RequireApproval):
-                raise ApprovalRequired(check.name, point.value, result.reason)
-            if isinstance(result, Redact):
-                value = result.value
-        return value
+
+        async def record(check: SafetyCheck, result: Any) -> None:
+            self.safety_results.append((check.name, point, result.action, result.reason))
+
+        return await apply_checks(self.checks, ctx, point, value, record=record)
 
     def publish(self, ctx: StepContext, payload: Any) -> None:
         self.published.append(payload)
