@@ -31,7 +31,7 @@ _EXPORTS = {
 }
 _MODULES = ("vrooli_core.errors", "vrooli_core.model")
 
-__all__ = sorted(_EXPORTS) + ["errors", "model"]
+__all__ = [*sorted(_EXPORTS), "errors", "model"]
 
 
 def __getattr__(name: str) -> Any:

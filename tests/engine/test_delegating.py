@@ -11,7 +11,18 @@ from vrooli_core import Engine
 from vrooli_core.engine import Navigator
 from vrooli_core.execution import Deny, SafetyCheck, SafetyPoint
 from vrooli_core.execution.safety import ALLOW
-from vrooli_core.model import Decision, Graph, Limits, Outcome, RoutineDef, RoutineSource, RunStatus, StepDef, StepKind, goto
+from vrooli_core.model import (
+    Decision,
+    Graph,
+    Limits,
+    Outcome,
+    RoutineDef,
+    RoutineSource,
+    RunStatus,
+    StepDef,
+    StepKind,
+    goto,
+)
 from vrooli_core.plugins import hookimpl
 
 pytestmark = pytest.mark.anyio

@@ -247,7 +247,7 @@ class FailingStorage(MemoryStorage):
     seen: int = 0
 
     async def commit(self, commit):
-        for ev in commit.events:
+        for _ in commit.events:
             self.seen += 1
             if self.seen == self.fail_at:
                 raise StorageError("disk full")

@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from vrooli_core.engine.paths import PathPolicy
 from vrooli_core.errors import NotFoundError, VrooliError
-from vrooli_core.model import ErrorInfo, Limits, Outcome, OutcomeStatus, RunStatus, StepDef, Token, Wait, WaitKind, WaitSpec
+from vrooli_core.model import (
+    ErrorInfo,
+    Limits,
+    Outcome,
+    OutcomeStatus,
+    RunStatus,
+    StepDef,
+    Token,
+    Wait,
+    WaitKind,
+    WaitSpec,
+)
 
 if TYPE_CHECKING:
     from vrooli_core.engine.engine import Engine

@@ -321,7 +321,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
             if not finished or rt.state.status.finished:
                 return rt.state.summary()
             done = anyio.Event()
-            unsubscribe = self.bus.subscribe(lambda ev: done.set(), run_id=run_id, types=_ENDS)
+            unsubscribe = self.bus.subscribe(lambda ev, done=done: done.set(), run_id=run_id, types=_ENDS)
             try:
                 if not rt.state.status.finished:
                     await done.wait()

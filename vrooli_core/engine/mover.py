@@ -232,7 +232,7 @@ class RunMover:
         if len(runs) <= self.max_cached_runs:
             return
         excess = len(runs) - self.max_cached_runs * 9 // 10
-        for run_id in [rid for rid, rt in zip(runs, runs.values()) if not (rt.driving or rt.running or rt.workers)][:excess]:
+        for run_id in [rid for rid, rt in runs.items() if not (rt.driving or rt.running or rt.workers)][:excess]:
             del runs[run_id]
             self._summary_seq.pop(run_id, None)
 

@@ -18,7 +18,7 @@ class RunView:
     registered waits. It reflects the run as it is when the navigator is called; navigators must not
     keep it (or anything else about a run) between calls."""
 
-    __slots__ = ("run_id", "routine_id", "tokens", "variables", "state", "waits")
+    __slots__ = ("routine_id", "run_id", "state", "tokens", "variables", "waits")
 
     def __init__(
         self,

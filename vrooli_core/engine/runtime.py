@@ -50,8 +50,19 @@ class RunLock:
 
 class RunRuntime:
     __slots__ = (
-        "state", "graph", "nav", "view", "ready", "running", "workers", "lock", "wake",
-        "driving", "_rested", "conditions", "broken",
+        "_rested",
+        "broken",
+        "conditions",
+        "driving",
+        "graph",
+        "lock",
+        "nav",
+        "ready",
+        "running",
+        "state",
+        "view",
+        "wake",
+        "workers",
     )
 
     def __init__(self, state: RunState, graph: Graph, nav: Navigator) -> None:

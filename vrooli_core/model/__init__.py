@@ -15,8 +15,8 @@ from vrooli_core.model.routine import (
     StepKind,
 )
 from vrooli_core.model.run import Limits, RoutineRef, Run, RunStatus
-from vrooli_core.model.usage import NO_USAGE, Usage
 from vrooli_core.model.tokens import NewToken, Token
+from vrooli_core.model.usage import NO_USAGE, Usage
 from vrooli_core.model.waits import Wait, WaitKind, WaitSpec
 
 __all__ = [

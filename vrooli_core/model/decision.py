@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 
 from vrooli_core.model.empty import EMPTY
-
 from vrooli_core.model.outcome import ErrorInfo
 from vrooli_core.model.tokens import NewToken
 from vrooli_core.model.waits import WaitSpec

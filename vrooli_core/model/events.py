@@ -11,9 +11,8 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from vrooli_core.model.empty import EMPTY
-
 from vrooli_core.model.decision import Decision
+from vrooli_core.model.empty import EMPTY
 from vrooli_core.model.outcome import ErrorInfo, Outcome
 from vrooli_core.model.run import Limits, RoutineRef
 from vrooli_core.model.usage import NO_USAGE, Usage

@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 
 from vrooli_core.model.empty import EMPTY
-
 from vrooli_core.model.usage import NO_USAGE, Usage
 from vrooli_core.model.waits import WaitSpec
 

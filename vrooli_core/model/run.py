@@ -9,7 +9,6 @@ from typing import Any, Literal
 import attrs
 
 from vrooli_core.model.empty import EMPTY
-
 from vrooli_core.model.outcome import ErrorInfo
 from vrooli_core.model.usage import NO_USAGE, Usage
 

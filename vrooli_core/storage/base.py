@@ -58,10 +58,10 @@ class StorageBackend(abc.ABC):
     def from_url(cls, url: str, *, converter: cattrs.Converter) -> Self:
         """A backend for ``url`` (not yet opened)."""
 
-    async def open(self) -> None:
+    async def open(self) -> None:  # noqa: B027 - optional: a backend without connections needs none
         """Connect, create or migrate the schema."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional, like open
         """Release connections; the backend is not used afterwards."""
 
     # routines

@@ -34,7 +34,6 @@ from typing import Any, ClassVar
 from vrooli_core.engine.navigator import Navigator, RunView
 from vrooli_core.errors import RoutineError
 from vrooli_core.expressions import check, evaluate
-from vrooli_core.model.empty import EMPTY
 from vrooli_core.model import (
     Decision,
     ErrorInfo,
@@ -53,6 +52,7 @@ from vrooli_core.model import (
     WaitKind,
     WaitSpec,
 )
+from vrooli_core.model.empty import EMPTY
 
 _STEP_KEYS = {
     "kind", "name", "tool", "args", "in", "out", "next", "join", "choose", "ask", "wait", "boundary",
