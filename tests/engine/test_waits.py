@@ -208,3 +208,81 @@ async def test_condition_that_cannot_be_evaluated_fails_the_run(host, store):
     assert run.status is RunStatus.FAILED
     assert run.error.code == "expression_error"
     assert "stock" in run.error.message
+
+
+async def test_thrown_signals_and_messages_reach_waiting_runs(host, store):
+    from vrooli_core.engine import Navigator
+    from vrooli_core.model import Decision, Emit, Graph, RoutineDef, RoutineSource, StepDef, WaitKind, goto
+    from vrooli_core.plugins import hookimpl
+
+    class Thrower(Navigator):
+        """Throws what its source names, then ends."""
+
+        name = "thrower"
+        suffixes = (".throw",)
+
+        def load(self, source):
+            return Graph(RoutineDef("thrower", self.name, source.content_hash), {"s": StepDef("s")}, data=source.text.split())
+
+        def start(self, graph, view):
+            return goto("s")
+
+        def next(self, graph, view, token, outcome):
+            kind, name, corr = graph.data
+            return Decision(emit=(Emit(WaitKind(kind), name, {"from": view.run_id}, None if corr == "-" else corr),))
+
+    class Plugin:
+        @hookimpl
+        def vrooli_register_navigators(self):
+            return [Thrower]
+
+    host.register(Plugin(), "thrower")
+    async with Engine.open(store, host=host) as engine:
+        waiting = [await engine.run(flow(SIGNAL)) for _ in range(2)]
+        a = await engine.run(flow(MESSAGE), {"order_id": "A"})
+        b = await engine.run(flow(MESSAGE), {"order_id": "B"})
+        await engine.run(RoutineSource("signal go -", "x.throw"))
+        assert {(await engine.get_run(r.id)).status for r in waiting} == {RunStatus.COMPLETED}
+        thrower = await engine.run(RoutineSource("message paid B", "y.throw"))
+        assert (await engine.get_run(b.id)).status is RunStatus.COMPLETED
+        assert (await engine.get_run(a.id)).status is RunStatus.WAITING
+        [resolved] = payloads(await engine.history(b.id), "wait.resolved")
+        assert resolved.outcome.output == {"from": thrower.id}
+
+
+async def test_token_locals_are_step_inputs_only(host, store):
+    from vrooli_core import tool
+    from vrooli_core.engine import Navigator
+    from vrooli_core.model import Decision, Graph, NewToken, RoutineDef, RoutineSource, StepDef, StepKind
+    from vrooli_core.plugins import hookimpl
+
+    seen = []
+
+    @tool
+    def look(item: str, shared: int) -> dict:
+        seen.append((item, shared))
+        return {}
+
+    class Each(Navigator):
+        name = "each"
+        suffixes = (".each",)
+
+        def load(self, source):
+            return Graph(RoutineDef("each", self.name, source.content_hash), {"s": StepDef("s", StepKind.TOOL, config={"tool": "look"})})
+
+        def start(self, graph, view):
+            return Decision(create=tuple(NewToken("s", locals={"item": i}) for i in ("a", "b")))
+
+        def next(self, graph, view, token, outcome):
+            return Decision()
+
+    class Plugin:
+        @hookimpl
+        def vrooli_register_navigators(self):
+            return [Each]
+
+    host.register(Plugin(), "each")
+    async with Engine.open(store, host=host, tools=[look]) as engine:
+        run = await engine.run(RoutineSource("", "x.each"), {"shared": 7})
+    assert sorted(seen) == [("a", 7), ("b", 7)]
+    assert "item" not in run.outputs

@@ -507,9 +507,15 @@ def _as_source(source: RoutineLike, format: str | None) -> RoutineSource:
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096 and Path(source).is_file()):
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            raw = path.read_bytes()
+        except OSError as exc:
             raise RoutineError(f"cannot read routine: {exc}", source=str(path)) from exc
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Not UTF-8 (an XML file declared ISO-8859-1, say): latin-1 maps every byte to one
+            # character, so a navigator can get the exact bytes back with text.encode("latin-1").
+            text = raw.decode("latin-1")
         return RoutineSource(text, str(path), format)
     if isinstance(source, str) and format:
         return RoutineSource(source, None, format)

@@ -144,10 +144,25 @@ class RunMover:
                 await self._choose(rt, wait)
             elif kind is WaitKind.SUBRUN:
                 await self._start_child_run(rt, wait)
+        for emit in fx.emits:
+            await self._deliver(emit)
         if rt.conditions and not rt.state.status.finished:
             await self._check_conditions(rt)
         if fx.status_changed and rt.state.status.finished:
             await self._on_finished(rt)
+
+    async def _deliver(self: Engine, emit: Any) -> None:
+        """Deliver a thrown signal (to every wait for it) or message (to the oldest matching wait)."""
+        waits = await self.storage.find_waits(
+            kinds=(emit.kind,), name=emit.name, correlation=emit.correlation if emit.kind is WaitKind.MESSAGE else None
+        )
+        if emit.kind is WaitKind.MESSAGE:
+            waits = waits[:1]
+        for wait in waits:
+            target = await self._runtime(wait.run_id)
+            if wait.id in target.state.waits and not target.state.status.finished:
+                await self._resolve(target, wait.id, Outcome(output=emit.payload))
+                await self._kick(target)  # drives another run here; wakes this run's own driver
 
     def _add_timer(self: Engine, wait: Wait) -> None:
         heapq.heappush(self._timers, (wait.spec.due or 0.0, wait.id, wait.run_id))
@@ -351,7 +366,7 @@ class RunMover:
             return Outcome(status=OutcomeStatus.SUSPENDED, wait=_human_wait(step))
         st = rt.state
         try:
-            inputs = self._inputs(rt, step)
+            inputs = self._inputs(rt, step, token)
         except VrooliError as exc:
             return Outcome(status=OutcomeStatus.FAILED, error=ErrorInfo.from_exception(exc, element=step.id))
         if kind is StepKind.SUBROUTINE:
@@ -395,9 +410,11 @@ class RunMover:
 
     # -- IO -----------------------------------------------------------------------------------
 
-    def _inputs(self: Engine, rt: RunRuntime, step: StepDef) -> Any:
+    def _inputs(self: Engine, rt: RunRuntime, step: StepDef, token: Token) -> Any:
         io: IOMapping = rt.nav.io(rt.graph, step.id)
-        variables = rt.state.variables
+        variables: Mapping[str, Any] = rt.state.variables
+        if token.locals:
+            variables = {**variables, **token.locals}
         if io.inputs is None:
             return dict(variables)
         return {param: _lookup(variables, path, step.id) for param, path in io.inputs.items()}
@@ -509,6 +526,7 @@ def _leaf(group: BaseExceptionGroup) -> BaseException:
 
 
 def _merge(a: Effects, b: Effects) -> Effects:
+    a.emits.extend(b.emits)
     a.ready.extend(b.ready)
     a.cancelled.extend(b.cancelled)
     a.new_waits.extend(b.new_waits)

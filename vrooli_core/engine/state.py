@@ -50,6 +50,8 @@ class Effects:
     cancelled: list[str] = attrs.Factory(list)
     new_waits: list[Wait] = attrs.Factory(list)
     dropped_waits: list[str] = attrs.Factory(list)
+    #: Messages and signals the applied decisions throw (delivered by the live engine, never on replay).
+    emits: list[Any] = attrs.Factory(list)
     #: The run's status changed (its storage record must be rewritten).
     status_changed: bool = False
 
@@ -209,7 +211,7 @@ def apply_decision(state: RunState, d: Decision, consumed: str | None, at: float
     for nt in d.create:
         state.token_counter += 1
         tid = f"t{state.token_counter}"
-        state.tokens[tid] = Token(tid, nt.location, nt.scope, nt.data)
+        state.tokens[tid] = Token(tid, nt.location, nt.scope, nt.data, nt.locals)
         blocking = False
         if nt.wait is not None:
             blocking = _add_wait(state, tid, nt.wait, at, fx)
@@ -219,6 +221,8 @@ def apply_decision(state: RunState, d: Decision, consumed: str | None, at: float
             fx.ready.append(tid)
     for spec in d.waits:
         _add_wait(state, spec.token, spec, at, fx)  # type: ignore[arg-type]
+    if d.emit:
+        fx.emits.extend(d.emit)
 
 
 def _finish(state: RunState, status: RunStatus, fx: Effects) -> None:

@@ -1,7 +1,7 @@
 """The value types of vrooli. Everything here is an immutable attrs class and round-trips through
 :func:`vrooli_core.serialization.make_converter`."""
 
-from vrooli_core.model.decision import NOTHING, Decision, goto
+from vrooli_core.model.decision import NOTHING, Decision, Emit, goto
 from vrooli_core.model.events import EVENT_TYPES, Event, UnknownEvent, event_type
 from vrooli_core.model.outcome import ErrorInfo, Outcome, OutcomeStatus
 from vrooli_core.model.routine import (
@@ -24,6 +24,7 @@ __all__ = [
     "NOTHING",
     "NO_USAGE",
     "Decision",
+    "Emit",
     "ErrorInfo",
     "Event",
     "Graph",

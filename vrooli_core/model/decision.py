@@ -10,7 +10,17 @@ import attrs
 from vrooli_core.model.empty import EMPTY
 from vrooli_core.model.outcome import ErrorInfo
 from vrooli_core.model.tokens import NewToken
-from vrooli_core.model.waits import WaitSpec
+from vrooli_core.model.waits import WaitKind, WaitSpec
+
+
+@attrs.frozen
+class Emit:
+    """A message or signal a decision throws (a BPMN throw or end event); delivered after it is recorded."""
+
+    kind: WaitKind
+    name: str
+    payload: Any = None
+    correlation: str | None = None
 
 
 @attrs.frozen
@@ -35,6 +45,8 @@ class Decision:
     #: Outputs of the run when it completes; by default the variables the routine declares as outputs.
     outputs: Mapping[str, Any] | None = None
     error: ErrorInfo | None = None
+    #: Messages and signals to deliver (to this run and others) once the decision is recorded.
+    emit: tuple[Emit, ...] = ()
 
 
 NOTHING = Decision()

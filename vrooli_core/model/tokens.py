@@ -21,6 +21,8 @@ class Token:
     scope: str | None = None
     #: Token-local data the navigator needs (a loop counter, a multi-instance element).
     data: Mapping[str, Any] = EMPTY
+    #: Variables only this token's steps see, over the run's (a multi-instance element variable).
+    locals: Mapping[str, Any] = EMPTY
 
 
 @attrs.frozen
@@ -30,6 +32,7 @@ class NewToken:
     location: str
     scope: str | None = None
     data: Mapping[str, Any] = EMPTY
+    locals: Mapping[str, Any] = EMPTY
     wait: WaitSpec | None = None
     #: Further waits parked on the same token (an event-based gateway waits on several).
     also_wait: tuple[WaitSpec, ...] = ()

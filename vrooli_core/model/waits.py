@@ -23,6 +23,8 @@ class WaitKind(StrEnum):
     CONDITION = "condition"
     #: A child run must finish.
     SUBRUN = "subrun"
+    #: Parks a token until the navigator itself cancels it (a subprocess waiting for its inside).
+    INTERNAL = "internal"
 
 
 @attrs.frozen
