@@ -20,10 +20,11 @@ WAIT_SPEC = m.WaitSpec(
     kind=m.WaitKind.MESSAGE, name="paid", blocking=False, key="boundary:x", correlation="A-1", due=5.0, delay=2.0,
     condition="x > 1", options=("a", "b"), form={"schema": {"type": "object"}}, assignee="ann", token="t3",
 )
-NEW_TOKEN = m.NewToken("step", scope="t1", data={"i": 2}, wait=WAIT_SPEC, also_wait=(m.WaitSpec(m.WaitKind.TIMER, due=9.0),))
+NEW_TOKEN = m.NewToken("step", scope="t1", data={"i": 2}, locals={"item": "a"}, wait=WAIT_SPEC, also_wait=(m.WaitSpec(m.WaitKind.TIMER, due=9.0),))
 DECISION = m.Decision(
     create=(NEW_TOKEN, m.NewToken("other")), cancel=("t9",), waits=(WAIT_SPEC,), variables={"v": {"nested": [1, "x"]}},
     state={"join:g": 2}, forget=("old",), complete=True, outputs={"o": 1}, error=ERROR,
+    emit=(m.Emit(m.WaitKind.SIGNAL, "go", {"p": 1}), m.Emit(m.WaitKind.MESSAGE, "paid", None, "A-1")),
 )
 OUTCOME = m.Outcome(m.OutcomeStatus.SUSPENDED, output={"answer": 42}, error=ERROR, usage=USAGE, wait=WAIT_SPEC, trigger="k")
 LIMITS = m.Limits(max_steps=10, wall_time=60.0, max_cost=1.5, max_credits=100.0, on_limit="pause")
@@ -38,7 +39,8 @@ VALUES = [
     OUTCOME,
     LIMITS,
     REF,
-    m.Token("t1", "step", scope="t0", data={"i": 1}),
+    m.Token("t1", "step", scope="t0", data={"i": 1}, locals={"x": [1]}),
+    m.Emit(m.WaitKind.SIGNAL, "go", {"p": 1}),
     m.Wait("r-w1", "r", "t1", WAIT_SPEC, created_at=3.0),
     m.IOMapping(inputs={"a": "b.c"}, outputs={"x": ""}),
     m.RetryPolicy(max_attempts=3, backoff=0.5, retry_on=("E1",)),
