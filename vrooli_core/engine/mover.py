@@ -338,6 +338,7 @@ class RunMover:
     async def _ask(self: Engine, rt: RunRuntime, element: str | None, method: Any, *args: Any) -> tuple[Decision | None, ErrorInfo | None]:
         """Call a navigator method; a raise or an invalid answer becomes the run's error, not ours."""
         try:
+            rt.view.now = self.clock.now()
             decision = method(rt.graph, rt.view, *args)
             if type(decision) is not Decision and inspect.isawaitable(decision):
                 decision = await decision

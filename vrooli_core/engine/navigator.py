@@ -18,7 +18,7 @@ class RunView:
     registered waits. It reflects the run as it is when the navigator is called; navigators must not
     keep it (or anything else about a run) between calls."""
 
-    __slots__ = ("routine_id", "run_id", "state", "tokens", "variables", "waits")
+    __slots__ = ("now", "routine_id", "run_id", "state", "tokens", "variables", "waits")
 
     def __init__(
         self,
@@ -35,6 +35,8 @@ class RunView:
         self.variables: Mapping[str, Any] = MappingProxyType(variables)
         self.state: Mapping[str, Any] = MappingProxyType(state)
         self.waits: Mapping[str, Wait] = MappingProxyType(waits)
+        #: The engine clock's time of this question (absolute timer due times are computed from it).
+        self.now = 0.0
 
     def tokens_at(self, location: str) -> list[Token]:
         return [t for t in self.tokens.values() if t.location == location]
