@@ -418,7 +418,9 @@ class RunMover:
             variables = {**variables, **token.locals}
         if io.inputs is None:
             return dict(variables)
-        return {param: _lookup(variables, path, step.id) for param, path in io.inputs.items()}
+        return {
+            param: path(variables) if callable(path) else _lookup(variables, path, step.id) for param, path in io.inputs.items()
+        }
 
     def _writes(self: Engine, rt: RunRuntime, step: StepDef, outcome: Outcome) -> dict[str, Any]:
         io: IOMapping = rt.nav.io(rt.graph, step.id)

@@ -44,7 +44,9 @@ class RoutineSource:
 class IOMapping:
     """How a step's inputs are read from run variables and its outputs written back.
 
-    ``inputs`` maps a parameter name to a variable path (``order.total``); ``None`` passes every variable.
+    ``inputs`` maps a parameter name to a variable path (``order.total``), an ``=expression`` in the
+    kernel's sandbox, or a callable taking the variables (a navigator's compiled expression); ``None``
+    passes every variable.
     ``outputs`` maps a variable name to a path in the step's output (``""`` is the whole output); ``None``
     merges an output mapping into the variables and ignores other outputs.
     """
