@@ -162,13 +162,39 @@ def test_xpath_literals() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bpmn:getDataObject('approved')", False),
+        ("not(bpmn:getDataObject('approved'))", True),
+        ("bpmn:getDataObject('status') = 'new'", True),
+        ('bpmn:getDataObject("status") != "new"', False),
+        ("bpmn:getDataInput('amount') > 10 and true()", True),
+        ("bpmn:getDataOutput('amount') <= 10 or false()", False),
+        ("bpmn:getDataObject('missing') = 'x'", False),
+        ("bpmn:getDataObject('status') = 'it''s'", None),  # 'it' and 's' are adjacent: refused below
+    ],
+)
+def test_bpmn_xpath_data_functions(text: str, expected: Any) -> None:
+    if expected is None:
+        with pytest.raises(ExpressionError, match="unsupported XPath expression"):
+            compile_expression(text)
+        return
+    compiled = compile_expression(text)  # no language attribute: the data functions make it XPath
+    assert compiled.language == "xpath"
+    assert compiled.evaluate(VARS) is expected
+    assert compile_expression(text, "http://www.w3.org/1999/XPath").evaluate(VARS) is expected
+
+
+@pytest.mark.parametrize(
     ("text", "language", "fragment"),
     [
         ("x", "groovy", "unsupported expression language 'groovy'"),
         ("x", "http://groovy.codehaus.org/", "unsupported expression language"),
         ("return x > 1;", "javascript", "only the bpmn-elements form 'next(null, EXPR);' is supported"),
         ("next();", "javascript", "only the bpmn-elements form"),
-        ("count(x)", "http://www.w3.org/1999/XPath", "unsupported XPath expression"),
+        ("count(//item)", "http://www.w3.org/1999/XPath", "unsupported XPath expression"),
+        ("@id = 'x'", "http://www.w3.org/1999/XPath", "unsupported XPath expression"),
+        ("bpmn:getDataObject('a b')", None, "unsupported XPath expression"),
         ("", None, "empty expression"),
         ("   ", "juel", "empty expression"),
         ("${}", None, "empty expression"),

@@ -29,14 +29,19 @@ Languages (``CompiledExpression.language``):
   allowed). Any other JavaScript is refused at load time.
 - ``"sandbox"`` — ``language`` ``python`` (or none, for text with neither ``=`` nor ``${``): a
   Python expression evaluated by the kernel's sandbox as is.
-- ``"xpath"`` — ``language`` ``http://www.w3.org/1999/XPath`` with the body ``true``/``false``
-  (``true()``/``false()``), as modellers export it; a ``${…}`` body under XPath is read as JUEL.
+- ``"xpath"`` — ``language`` ``http://www.w3.org/1999/XPath``, or no language and a body calling
+  BPMN's XPath data functions: the subset modellers export — ``bpmn:getDataObject('x')``
+  (also ``getDataInput``/``getDataOutput``) reads variable ``x``, ``'…'``/``"…"`` strings, numbers,
+  ``true()``/``false()``/``true``/``false``, ``= != < <= > >=``, ``and``, ``or``, ``not(…)``,
+  evaluated with FEEL's semantics. Paths, axes and other XPath functions are refused at load time.
+  A ``${…}`` body under an XPath language (a modeller's default) is read as JUEL.
 
 Any other language (groovy, …) is an ExpressionError at load time.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -91,15 +96,9 @@ def compile_expression(
             )
         source = translate(match.group(1), element=element, line=line, js=True)
         return _juel_expression(text, "bpmn-elements-js", source, element, line)
-    if lang in ("http://www.w3.org/1999/xpath", "xpath") and "${" not in body and "#{" not in body:
-        value = {"true": True, "true()": True, "false": False, "false()": False}.get(body)
-        if value is None:
-            raise ExpressionError(
-                f"unsupported XPath expression {excerpt(body)}: only true() and false() are supported",
-                element=element,
-                line=line,
-            )
-        return CompiledExpression(text, "xpath", element, line, evaluator=lambda variables: value)
+    is_xpath = lang in ("http://www.w3.org/1999/xpath", "xpath") or (not lang and _XPATH_CALL.search(body))
+    if is_xpath and "${" not in body and "#{" not in body:
+        return _xpath_expression(text, body, element, line)
     if lang in ("juel", "el", "uel", "http://www.w3.org/1999/xpath", "xpath") or (
         not lang and ("${" in body or "#{" in body)
     ):
@@ -107,6 +106,41 @@ def compile_expression(
     if lang in ("", "python", "text/x-python", "py", "sandbox"):
         return _sandbox_expression(text, body, element, line)
     raise ExpressionError(f"unsupported expression language {language!r}", element=element, line=line)
+
+
+# BPMN's XPath data-access functions (BPMN 2.0, section 10.3.1) and the literals modellers export.
+_XPATH_CALL = re.compile(r"\bbpmn:get(?:DataObject|DataInput|DataOutput)\s*\(")
+_XPATH_TOKEN = re.compile(
+    r"""(?P<call>\bbpmn:get(?:DataObject|DataInput|DataOutput)\s*\(\s*(?:'(?P<a>[^']*)'|"(?P<b>[^"]*)")\s*\))
+      |(?P<str>'[^']*'|"[^"]*")
+      |\b(?P<const>true|false)\s*\(\s*\)""",
+    re.VERBOSE,
+)
+
+
+def _xpath_expression(text: str, body: str, element: str | None, line: int | None) -> CompiledExpression:
+    # The XPath that BPMN models carry (``bpmn:getDataObject('x') = 'yes'``, ``not(…)``, ``and``,
+    # comparisons) is, once its data functions become variable names and its strings get double
+    # quotes, valid FEEL with the same meaning; anything else (paths, axes, XPath functions) is not.
+    def rewrite(match: re.Match[str]) -> str:
+        if match["call"]:
+            name = match["a"] if match["a"] is not None else match["b"]
+            return name if re.fullmatch(r"[A-Za-z_$][\w$]*", name) else f"@{name!r}"  # '@' fails in FEEL
+        if match["str"]:
+            return json.dumps(match["str"][1:-1], ensure_ascii=False)
+        return str(match["const"])
+
+    try:
+        feel = compile_feel(_XPATH_TOKEN.sub(rewrite, body), element=element, line=line)
+    except ExpressionError as exc:
+        raise ExpressionError(
+            f"unsupported XPath expression {excerpt(body)}: only BPMN's data functions "
+            f"(bpmn:getDataObject('name') …), comparisons, and/or/not(), literals and true()/false() are "
+            f"supported ({exc.message})",
+            element=element,
+            line=line,
+        ) from None
+    return CompiledExpression(text, "xpath", element, line, evaluator=feel.evaluate)
 
 
 def _is_feel(lang: str) -> bool:
