@@ -1,0 +1,136 @@
+"""How an activity binds to a vrooli step: ``vrooli:`` attributes and extensions, Camunda 8
+(``zeebe:``) and Camunda 7 (``camunda:``) extensions, and BPMN data associations.
+
+The result is a plain dict with these keys (each optional):
+
+``kind``      model | tool | code | api | human | subroutine (``vrooli:kind``)
+``tool``      the tool a service-like task calls (``vrooli:tool``, ``zeebe:taskDefinition type``,
+              ``camunda:topic`` / ``camunda:type``)
+``strategy``, ``model``, ``prompt``, ``routine``, ``version``   (``vrooli:`` attributes)
+``inputs``    {parameter: source}: a variable path, or ``=FEEL`` / ``${…}`` (compiled)
+``outputs``   {variable: source in the step's output}
+``form``      a JSON schema of a user task's answer (``camunda:formField`` / ``vrooli:field``)
+``assignee``, ``candidate_groups``, ``retries``, ``headers``, ``called``, ``called_version``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vrooli_bpmn.xml import BPMN, CAMUNDA, VROOLI, ZEEBE, bpmn_children, local, namespace, text_of
+
+_FORM_TYPES = {"string": "string", "long": "integer", "integer": "integer", "boolean": "boolean", "date": "string", "enum": "string", "number": "number"}
+
+
+def read_binding(el: Any, compile_text: Callable[..., Any], pid: str, problem: Callable[..., None]) -> dict[str, Any]:
+    binding: dict[str, Any] = {}
+    eid = el.get("id")
+    for attr in ("kind", "tool", "strategy", "model", "prompt", "routine", "version"):
+        value = el.get(f"{{{VROOLI}}}{attr}")
+        if value is not None:
+            binding[attr] = value
+    for attr, key in (("assignee", "assignee"), ("candidateGroups", "candidate_groups"), ("topic", "tool"), ("type", "tool")):
+        value = el.get(f"{{{CAMUNDA}}}{attr}")
+        if value is not None:
+            binding.setdefault(key, value.split(",") if key == "candidate_groups" else value)
+    inputs: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    form: dict[str, Any] = {}
+    ext = next(iter(bpmn_children(el, "extensionElements")), None)
+    for item in ext.iter() if ext is not None else ():
+        if not isinstance(item.tag, str) or item is ext:
+            continue
+        ns, name = namespace(item), local(item)
+        if ns == ZEEBE:
+            _zeebe(item, name, binding, inputs, outputs, compile_text, pid, eid)
+        elif ns == CAMUNDA:
+            _camunda(item, name, inputs, outputs, form, compile_text, pid, eid)
+        elif ns == VROOLI:
+            if name == "input":
+                inputs[item.get("name")] = _source(item.get("source") or item.get("name"), compile_text, pid, eid, item)
+            elif name == "output":
+                outputs[item.get("name")] = item.get("source") or ""
+            elif name == "field":
+                _field(form, item.get("name"), item.get("type"), item.get("label"), item.get("required") == "true")
+    _data_associations(el, inputs, outputs)
+    _performers(el, binding)
+    if inputs:
+        binding["inputs"] = inputs
+    if outputs:
+        binding["outputs"] = outputs
+    if form:
+        binding["form"] = form
+    return binding
+
+
+def _zeebe(item: Any, name: str, binding: dict[str, Any], inputs: dict[str, Any], outputs: dict[str, Any], compile_text: Callable[..., Any], pid: str, eid: str) -> None:
+    if name == "taskDefinition":
+        binding.setdefault("tool", item.get("type"))
+        if item.get("retries", "").isdigit():
+            binding["retries"] = int(item.get("retries"))
+    elif name == "input":
+        inputs[item.get("target")] = _source(item.get("source"), compile_text, pid, eid, item)
+    elif name == "output":
+        # Zeebe outputs read the job's result: source "= total" writes variable target.
+        source = (item.get("source") or "").lstrip("= ").strip()
+        outputs[item.get("target")] = source
+    elif name == "calledElement":
+        binding["called"] = item.get("processId")
+    elif name == "assignmentDefinition":
+        if item.get("assignee"):
+            binding["assignee"] = item.get("assignee")
+        if item.get("candidateGroups"):
+            binding["candidate_groups"] = [g.strip() for g in item.get("candidateGroups").split(",")]
+    elif name == "header":
+        binding.setdefault("headers", {})[item.get("key")] = item.get("value")
+
+
+def _camunda(item: Any, name: str, inputs: dict[str, Any], outputs: dict[str, Any], form: dict[str, Any], compile_text: Callable[..., Any], pid: str, eid: str) -> None:
+    if name == "formField":
+        _field(form, item.get("id"), item.get("type"), item.get("label"), False)
+    elif name == "inputParameter":
+        inputs[item.get("name")] = _source(text_of(item) or item.get("name"), compile_text, pid, eid, item)
+    elif name == "outputParameter":
+        text = text_of(item)
+        outputs[item.get("name")] = text[2:-1] if text.startswith("${") and text.endswith("}") else (text or item.get("name"))
+
+
+def _source(text: str | None, compile_text: Callable[..., Any], pid: str, eid: str, item: Any) -> Any:
+    text = (text or "").strip()
+    if text.startswith(("=", "${")):
+        return compile_text(pid, text, None, eid, item.sourceline)
+    return text
+
+
+def _field(form: dict[str, Any], name: str | None, type_: str | None, label: str | None, required: bool) -> None:
+    if not name:
+        return
+    props = form.setdefault("properties", {})
+    form.setdefault("type", "object")
+    props[name] = {"type": _FORM_TYPES.get((type_ or "string").lower(), "string"), **({"title": label} if label else {})}
+    if required:
+        form.setdefault("required", []).append(name)
+
+
+def _data_associations(el: Any, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    io = next(iter(bpmn_children(el, "ioSpecification")), None)
+    names = {d.get("id"): d.get("name") or d.get("id") for d in io.iter(f"{{{BPMN}}}dataInput", f"{{{BPMN}}}dataOutput")} if io is not None else {}
+    for assoc in bpmn_children(el, "dataInputAssociation"):
+        sources = [text_of(s) for s in bpmn_children(assoc, "sourceRef")]
+        target = text_of(next(iter(bpmn_children(assoc, "targetRef")), None))
+        if sources and target:
+            inputs.setdefault(names.get(target, target), sources[0])
+    for assoc in bpmn_children(el, "dataOutputAssociation"):
+        sources = [text_of(s) for s in bpmn_children(assoc, "sourceRef")]
+        target = text_of(next(iter(bpmn_children(assoc, "targetRef")), None))
+        if sources and target:
+            outputs.setdefault(target, names.get(sources[0], sources[0]))
+
+
+def _performers(el: Any, binding: dict[str, Any]) -> None:
+    for role in ("potentialOwner", "humanPerformer"):
+        for performer in bpmn_children(el, role):
+            expr = performer.find(f".//{{{BPMN}}}formalExpression")
+            if expr is not None and text_of(expr):
+                binding.setdefault("assignee" if role == "humanPerformer" else "candidate_groups", text_of(expr) if role == "humanPerformer" else [text_of(expr)])

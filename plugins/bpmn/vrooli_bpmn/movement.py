@@ -1,0 +1,493 @@
+"""Building one decision: where tokens go when they enter, leave or fail at BPMN elements.
+
+Strict BPMN token semantics. Gateways, start/end and throw events are passed inline (they never hold a
+token); a parallel or inclusive join parks each arriving token at the gateway (so a stalled join is
+visible, and a run never "completes" past it) until it fires. Subprocesses hold a *container token*
+parked on an internal wait; the tokens inside carry the container's scope id (``s<n>``), and a live
+count per scope (``n:<scope>``) says when the inside is done, in O(1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from vrooli_bpmn.model import Kind, Node, Process, Trigger
+from vrooli_core.errors import ExpressionError
+from vrooli_core.model import (
+    Decision,
+    Emit,
+    ErrorInfo,
+    NewToken,
+    Token,
+    WaitKind,
+    WaitSpec,
+)
+from vrooli_core.model.empty import EMPTY
+
+_WAIT_KIND = {
+    Trigger.MESSAGE: WaitKind.MESSAGE,
+    Trigger.SIGNAL: WaitKind.SIGNAL,
+    Trigger.TIMER: WaitKind.TIMER,
+    Trigger.CONDITIONAL: WaitKind.CONDITION,
+}
+
+
+class BpmnError(Exception):
+    """A BPMN error that no boundary catches: the run fails with it."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info.message)
+        self.info = info
+
+
+class Move:
+    def __init__(self, compiled: Any, view: Any, locals_: Mapping[str, Any] = EMPTY) -> None:
+        self.c = compiled
+        self.view = view
+        self.locals = locals_
+        self.create: list[NewToken | None] = []
+        self.cancel: list[str] = []
+        self.waits: list[WaitSpec] = []
+        self.variables: dict[str, Any] = {}
+        self.state: dict[str, Any] = {}
+        self.forget: set[str] = set()
+        self.emit: list[Emit] = []
+        self.complete = False
+        self.gone: set[str] = set()
+        self.touched: set[str] = set()
+        #: scope id -> index in ``create`` of a container token made in this decision
+        self.new_containers: dict[str, int] = {}
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.state:
+            return self.state[key]
+        if key in self.forget:
+            return default
+        return self.view.state.get(key, default)
+
+    def put(self, key: str, value: Any) -> None:
+        self.state[key] = value
+        self.forget.discard(key)
+
+    def drop(self, key: str) -> None:
+        self.state.pop(key, None)
+        if key in self.view.state:
+            self.forget.add(key)
+
+    def names(self) -> dict[str, Any]:
+        return {**self.view.variables, **self.variables, **self.locals}
+
+    def evaluate(self, expression: Any, element: str) -> Any:
+        try:
+            return expression.evaluate(self.names())
+        except ExpressionError as exc:
+            raise BpmnError(ErrorInfo("expression_error", exc.message, "ExpressionError", element)) from None
+
+    def _count(self, scope: str | None, delta: int) -> None:
+        if scope is None:
+            return
+        key = f"n:{scope}"
+        self.put(key, self.get(key, 0) + delta)
+        self.touched.add(scope)
+
+    # -- tokens -----------------------------------------------------------------------------------
+
+    def spawn(self, node: str, scope: str | None, *, data: Mapping[str, Any] = EMPTY, locals_: Mapping[str, Any] = EMPTY, waits: list[WaitSpec] | None = None) -> int:
+        waits = waits or []
+        self.create.append(NewToken(node, scope, data, locals_, waits[0] if waits else None, tuple(waits[1:])))
+        self._count(scope, +1)
+        return len(self.create) - 1
+
+    def consume(self, token: Token) -> None:
+        self.gone.add(token.id)
+        self._count(token.scope, -1)
+
+    def kill(self, token: Token) -> None:
+        """Cancel a token and, for a container, everything inside it."""
+        pending = [token]
+        while pending:
+            tok = pending.pop()
+            if tok.id in self.gone:
+                continue
+            self.gone.add(tok.id)
+            self.cancel.append(tok.id)
+            self._count(tok.scope, -1)
+            sid = tok.data.get("sid")
+            if sid is not None:
+                pending.extend(t for t in self.view.tokens.values() if t.scope == sid)
+                self._forget_scope(sid)
+
+    def _forget_scope(self, sid: str) -> None:
+        for key in list(self.view.state):
+            if key.endswith(f":{sid}") or f":{sid}:" in key:
+                self.drop(key)
+        for key in list(self.state):
+            if key.endswith(f":{sid}") or f":{sid}:" in key:
+                self.drop(key)
+        self.touched.discard(sid)
+
+    # -- entering ---------------------------------------------------------------------------------
+
+    def follow(self, flows: list[str], process: Process, scope: str | None, locals_: Mapping[str, Any] = EMPTY) -> None:
+        """Send one token down each flow; a worklist, so long chains of gateways cost no recursion."""
+        pending = [(process.flows[f].target, f, scope, locals_) for f in reversed(flows)]
+        while pending:
+            node_id, via, sc, loc = pending.pop()
+            for nxt in reversed(self.arrive(process, process.nodes[node_id], via, sc, loc)):
+                pending.append((process.flows[nxt].target, nxt, sc, loc))
+
+    def arrive(self, process: Process, node: Node, via: str | None, scope: str | None, loc: Mapping[str, Any]) -> list[str]:
+        """A token arrives at ``node``; returns the flows it leaves by at once (inline elements)."""
+        kind = node.kind
+        if kind is Kind.EXCLUSIVE:
+            return [self._exclusive(process, node)]
+        if kind is Kind.PARALLEL:
+            return node.outgoing if self._join(process, node, via, scope, strict=True) else []
+        if kind is Kind.INCLUSIVE:
+            if len(node.incoming) > 1 and not self._join(process, node, via, scope, strict=False):
+                return []
+            return self._inclusive(process, node)
+        if kind is Kind.EVENT_BASED:
+            waits = [w for flow in node.outgoing for w in self._catch_waits(process, process.nodes[process.flows[flow].target], blocking=True)]
+            self.spawn(node.id, scope, waits=waits)
+            return []
+        if kind is Kind.END:
+            self._end(process, node, scope)
+            return []
+        if kind is Kind.THROW:
+            return self._throw(process, node, scope)
+        if kind is Kind.CATCH:
+            link = next((e for e in node.events if e.trigger is Trigger.LINK), None)
+            if link is not None or not node.events:
+                return node.outgoing
+            self.spawn(node.id, scope, waits=self._catch_waits(process, node, blocking=True))
+            return []
+        if kind is Kind.START or kind is Kind.BOUNDARY:
+            return node.outgoing
+        self.enter_activity(process, node, scope, loc)
+        return []
+
+    def _exclusive(self, process: Process, node: Node) -> str:
+        for fid in node.outgoing:
+            flow = process.flows[fid]
+            if fid == node.default:
+                continue
+            if flow.condition is None or self.evaluate(flow.condition, fid):
+                return fid
+        if node.default is not None:
+            return node.default
+        raise BpmnError(ErrorInfo("no_path", f"no outgoing flow of gateway {node.id!r} matched and it has no default flow", "BpmnError", node.id))
+
+    def _inclusive(self, process: Process, node: Node) -> list[str]:
+        taken = [f for f in node.outgoing if f != node.default and (process.flows[f].condition is None or self.evaluate(process.flows[f].condition, f))]
+        if taken:
+            return taken
+        if node.default is not None:
+            return [node.default]
+        raise BpmnError(ErrorInfo("no_path", f"no outgoing flow of gateway {node.id!r} matched and it has no default flow", "BpmnError", node.id))
+
+    def leave_activity(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any] = EMPTY) -> None:
+        """An activity completed: conditional flows are all evaluated (the true ones are taken, else
+        the default); unconditional flows are always taken (an implicit parallel split)."""
+        flows = process.flows
+        conditional = [f for f in node.outgoing if flows[f].condition is not None]
+        plain = [f for f in node.outgoing if flows[f].condition is None and f != node.default]
+        taken = [f for f in conditional if self.evaluate(flows[f].condition, f)]
+        if conditional and not taken and node.default is not None:
+            taken = [node.default]
+        self.follow(plain + taken, process, scope, loc)
+
+    # -- joins ------------------------------------------------------------------------------------
+
+    def _join(self, process: Process, node: Node, via: str | None, scope: str | None, *, strict: bool) -> bool:
+        """Record an arrival; True when the join fires (the arriving token is then not parked)."""
+        if len(node.incoming) < 2:
+            return True
+        key = f"j:{scope}:{node.id}"
+        arrived: dict[str, int] = dict(self.get(key, {}))
+        arrived[via or ""] = arrived.get(via or "", 0) + 1
+        if strict:
+            fires = all(arrived.get(f, 0) > 0 for f in node.incoming)
+        else:
+            fires = not self._can_still_arrive(process, node, scope)
+        if not fires:
+            self.put(key, arrived)
+            self.spawn(node.id, scope, data={"via": via}, waits=[WaitSpec(WaitKind.INTERNAL, key=f"join:{node.id}")])
+            return False
+        # Fire: the current arrival passes; one parked token per other arrived flow is consumed.
+        arrived[via or ""] -= 1
+        needed = node.incoming if strict else [f for f, n in arrived.items() if n > 0]
+        parked = [t for t in self.view.tokens.values() if t.location == node.id and t.scope == scope and t.id not in self.gone]
+        for flow in needed:
+            if flow == via or arrived.get(flow, 0) <= 0:
+                continue
+            token = next((t for t in parked if t.data.get("via") == flow and t.id not in self.gone), None)
+            if token is not None:
+                self.kill(token)
+            arrived[flow] -= 1
+        arrived = {f: n for f, n in arrived.items() if n > 0}
+        if arrived:
+            self.put(key, arrived)
+        else:
+            self.drop(key)
+        return True
+
+    def _can_still_arrive(self, process: Process, node: Node, scope: str | None) -> bool:
+        """OR-join: is there a live token in the scope (not parked here) from which ``node`` is reachable?"""
+        upstream = self.c.upstream(process, node.id)
+        for token in self.view.tokens.values():
+            if token.id in self.gone or token.scope != scope or token.location == node.id:
+                continue
+            if token.location in upstream:
+                return True
+        return any(nt is not None and nt.scope == scope and nt.location in upstream for nt in self.create)
+
+    def recheck_or_joins(self, process: Process, scope: str | None) -> None:
+        """After tokens left a scope, an inclusive join there may no longer wait for anything."""
+        prefix = f"j:{scope}:"
+        for key in [k for k in (*self.view.state, *self.state) if k.startswith(prefix)]:
+            gateway = process.nodes.get(key[len(prefix) :])
+            if gateway is None or gateway.kind is not Kind.INCLUSIVE or not self.get(key):
+                continue
+            if self._can_still_arrive(process, gateway, scope):
+                continue
+            parked = [t for t in self.view.tokens.values() if t.location == gateway.id and t.scope == scope and t.id not in self.gone]
+            for token in parked:
+                self.kill(token)
+            self.drop(key)
+            self.follow(self._inclusive(process, gateway), process, scope)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _catch_waits(self, process: Process, node: Node, *, blocking: bool, key: str | None = None) -> list[WaitSpec]:
+        waits = []
+        if node.kind is Kind.RECEIVE:
+            return [WaitSpec(WaitKind.MESSAGE, name=node.binding.get("message") or node.name or node.id, key=key or node.id, blocking=blocking)]
+        for ev in node.events:
+            kind = _WAIT_KIND.get(ev.trigger)
+            if kind is None:
+                continue
+            spec = WaitSpec(kind, name=ev.name or "", key=key or node.id, blocking=blocking)
+            if ev.trigger is Trigger.TIMER and ev.timer is not None:
+                try:
+                    due = ev.timer.first_due(self.view.now, self.names())
+                except ExpressionError as exc:
+                    raise BpmnError(ErrorInfo("expression_error", exc.message, "ExpressionError", node.id)) from None
+                spec = WaitSpec(kind, key=spec.key, blocking=blocking, due=due)
+            elif ev.trigger is Trigger.CONDITIONAL and ev.condition is not None:
+                spec = WaitSpec(kind, key=spec.key, blocking=blocking, condition=ev.condition.text if ev.condition.language == "sandbox" else None)
+                if spec.condition is None:
+                    # The kernel evaluates condition waits in its own sandbox; other languages are
+                    # checked by the navigator when variables change (not yet supported).
+                    raise BpmnError(ErrorInfo("unsupported", f"conditional event {node.id!r}: only sandbox-language conditions can be waited on", "BpmnError", node.id))
+            waits.append(spec)
+        return waits
+
+    def _throw(self, process: Process, node: Node, scope: str | None) -> list[str]:
+        for ev in node.events:
+            if ev.trigger is Trigger.LINK:
+                return process.nodes[process.links[(node.scope, ev.name or "")]].outgoing
+            if ev.trigger in (Trigger.SIGNAL, Trigger.MESSAGE):
+                self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, dict(self.names())))
+            elif ev.trigger is Trigger.ESCALATION:
+                self.escalate(process, node, scope, ev.code)
+        return node.outgoing
+
+    def _end(self, process: Process, node: Node, scope: str | None) -> None:
+        for ev in node.events:
+            if ev.trigger is Trigger.TERMINATE:
+                self.terminate(scope)
+            elif ev.trigger is Trigger.ERROR:
+                self.throw_error(process, scope, ev.code, f"error end event {node.id!r}", node.id)
+            elif ev.trigger is Trigger.ESCALATION:
+                self.escalate(process, node, scope, ev.code)
+            elif ev.trigger in (Trigger.SIGNAL, Trigger.MESSAGE):
+                self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, dict(self.names())))
+
+    def terminate(self, scope: str | None) -> None:
+        if scope is None:
+            self.complete = True
+            return
+        for token in list(self.view.tokens.values()):
+            if token.scope == scope:
+                self.kill(token)
+        self._drop_pending(scope)
+
+    def _drop_pending(self, sid: str) -> None:
+        """Withdraw tokens this decision was about to create inside ``sid`` (and inside their scopes)."""
+        scopes = {sid}
+        for i, nt in enumerate(self.create):
+            if nt is not None and nt.scope in scopes:
+                self.create[i] = None
+                self._count(nt.scope, -1)
+                inner = nt.data.get("sid")
+                if inner is not None:
+                    scopes.add(inner)
+                    self.new_containers.pop(inner, None)
+                    self._forget_scope(inner)
+
+    def end_scope(self, sid: str) -> None:
+        """Interrupt a subprocess: its container token and everything inside, existing or pending."""
+        index = self.new_containers.pop(sid, None)
+        if index is not None:
+            nt = self.create[index]
+            self.create[index] = None
+            if nt is not None:
+                self._count(nt.scope, -1)
+        else:
+            holder = self.container_token(sid)
+            if holder is not None:
+                self.kill(holder)
+        self._drop_pending(sid)
+        self._forget_scope(sid)
+
+    def _scope_node(self, sid: str) -> str:
+        return self.get(f"s:{sid}", {}).get("node")
+
+    def throw_error(self, process: Process, scope: str | None, code: str | None, message: str, element: str, token: Token | None = None, node: Node | None = None) -> None:
+        """Route an error to the nearest matching error boundary: on the failing activity, then on each
+        enclosing subprocess. Uncaught, it fails the run."""
+        if node is not None and self._catch(process, node, scope, Trigger.ERROR, code, token=token):
+            return
+        sid = scope
+        while sid is not None:
+            info = self.get(f"s:{sid}")
+            if not info:
+                break
+            container = self.c.process_of(info["node"]).nodes[info["node"]]
+            if self._catch(self.c.process_of(info["node"]), container, info.get("parent"), Trigger.ERROR, code, sid=sid):
+                return
+            sid = info.get("parent")
+        raise BpmnError(ErrorInfo(code or "error", message, "BpmnError", element))
+
+    def escalate(self, process: Process, node: Node, scope: str | None, code: str | None) -> None:
+        """Escalations go to the nearest matching boundary on an enclosing subprocess; uncaught ones do nothing."""
+        sid = scope
+        while sid is not None:
+            info = self.get(f"s:{sid}")
+            if not info:
+                return
+            owner = self.c.process_of(info["node"])
+            if self._catch(owner, owner.nodes[info["node"]], info.get("parent"), Trigger.ESCALATION, code, sid=sid):
+                return
+            sid = info.get("parent")
+
+    def _catch(
+        self, process: Process, activity: Node, scope: str | None, trigger: Trigger, code: str | None,
+        *, token: Token | None = None, sid: str | None = None,
+    ) -> bool:
+        """Take the first boundary of ``activity`` catching ``trigger``/``code``; interrupting ones end
+        the activity (its token, or the subprocess ``sid`` with everything inside)."""
+        for bid in activity.boundaries:
+            boundary = process.nodes[bid]
+            for ev in boundary.events:
+                if ev.trigger is trigger and (ev.code is None or ev.code == code):
+                    if boundary.interrupting:
+                        if sid is not None:
+                            self.end_scope(sid)
+                        elif token is not None:
+                            self.kill(token)
+                    if trigger is Trigger.ERROR:
+                        self.variables["error"] = {"code": code}
+                    self.follow(boundary.outgoing, process, scope)
+                    return True
+        return False
+
+    def container_token(self, sid: str) -> Token | None:
+        node = self._scope_node(sid)
+        return next((t for t in self.view.tokens.values() if t.location == node and t.data.get("sid") == sid), None)
+
+    # -- activities ---------------------------------------------------------------------------------
+
+    def enter_activity(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any], data: Mapping[str, Any] = EMPTY) -> None:
+        from vrooli_bpmn.loops import enter_looped
+
+        if node.loop is not None and not data:
+            enter_looped(self, process, node, scope, loc)
+            return
+        self.instance(process, node, scope, loc, data)
+
+    def instance(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        """One execution of an activity: a token there, with its boundary events attached."""
+        waits = [w for bid in node.boundaries for w in self._catch_waits(process, process.nodes[bid], blocking=False, key=f"b:{bid}")]
+        if node.kind is Kind.RECEIVE:
+            waits = self._catch_waits(process, node, blocking=True) + waits
+        if self.c.inner_process(node) is None:
+            self.spawn(node.id, scope, data=data, locals_=loc, waits=waits)
+        else:
+            # Entering a subprocess is a step of its own (so history shows it); its inside opens when
+            # that token moves on (``open_container``).
+            self.spawn(node.id, scope, data={**data, "enter": True}, locals_=loc)
+
+    def open_container(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        """Park the subprocess's container token (with its boundary events) and start its inside."""
+        inner = self.c.inner_process(node)
+        assert inner is not None
+        waits = [w for bid in node.boundaries for w in self._catch_waits(process, process.nodes[bid], blocking=False, key=f"b:{bid}")]
+        data = {k: v for k, v in data.items() if k != "enter"}
+        sid = f"s{self.get('sid#', 0) + 1}"
+        self.put("sid#", self.get("sid#", 0) + 1)
+        self.put(f"s:{sid}", {"node": node.id, "parent": scope})
+        index = self.spawn(node.id, scope, data={**data, "sid": sid}, locals_=loc, waits=[WaitSpec(WaitKind.INTERNAL, key=f"scope:{node.id}"), *waits])
+        self.new_containers[sid] = index
+        self.touched.add(sid)
+        body, starts = inner
+        if starts:
+            for start in starts:
+                self.follow(body.nodes[start].outgoing, body, sid, loc)
+        else:
+            for child in self.c.entry_nodes(body, node):
+                self.follow_node(body, child, sid, loc)
+
+    def follow_node(self, process: Process, node_id: str, scope: str | None, loc: Mapping[str, Any]) -> None:
+        for nxt in self.arrive(process, process.nodes[node_id], None, scope, loc):
+            self.follow([nxt], process, scope, loc)
+
+    # -- finishing --------------------------------------------------------------------------------
+
+    def settle(self, process_of: Any) -> None:
+        """Close every scope whose inside is done (its container activity completes), innermost first."""
+        while self.touched:
+            sid = self.touched.pop()
+            info = self.get(f"s:{sid}")
+            if not info or self.get(f"n:{sid}", 0) > 0:
+                if info:
+                    self.recheck_or_joins(process_of(info["node"]), sid)
+                continue
+            if any(k.startswith(f"j:{sid}:") for k in (*self.view.state, *self.state) if self.get(k)):
+                continue  # a join inside still waits: strict semantics stall here, like Camunda
+            node = process_of(info["node"])
+            container = node.nodes[info["node"]]
+            index = self.new_containers.pop(sid, None)
+            holder = self.container_token(sid) if index is None else None
+            if index is not None:
+                nt = self.create[index]
+                self.create[index] = None
+                self._count(info.get("parent"), -1)
+                data, loc = (nt.data, nt.locals) if nt is not None else (EMPTY, EMPTY)
+            elif holder is not None:
+                self.kill(holder)
+                data, loc = holder.data, holder.locals
+            else:
+                continue
+            self._forget_scope(sid)
+            from vrooli_bpmn.loops import completed
+
+            completed(self, node, container, info.get("parent"), data, loc, None)
+            if info.get("parent") is None:
+                self.recheck_or_joins(node, None)
+
+    def decision(self) -> Decision:
+        return Decision(
+            create=tuple(nt for nt in self.create if nt is not None),
+            cancel=tuple(self.cancel),
+            waits=tuple(self.waits),
+            variables=self.variables or EMPTY,
+            state=self.state or EMPTY,
+            forget=tuple(k for k in self.forget if k in self.view.state),
+            complete=self.complete,
+            emit=tuple(self.emit),
+        )
