@@ -209,7 +209,7 @@ def test_bpmn_xpath_data_functions(text: str, expected: Any) -> None:
         ("${a ? b}", None, "expected ':'"),
         ("${a # b}", None, "unexpected character '#'"),
         ("${" + "9" * 5000 + "}", None, "number too long"),
-        ("${" + "(" * 40 + "1" + ")" * 40 + "}", None, "nested deeper than 32 levels"),
+        ("${" + "(" * 40 + "1" + ")" * 40 + "}", None, "nested deeper than 24 levels"),
         ("${" + " && ".join(["a"] * 100) + "}", None, "too deeply nested"),
         ("${" + "!" * 100 + "a}", None, "nested deeper"),
         ("=1 +", None, "FEEL syntax error"),

@@ -366,7 +366,7 @@ def test_nesting_is_bounded() -> None:
         "x[" * 5000,
         "if true then " * 5000,
     ):
-        with pytest.raises(ExpressionError, match="nested deeper than 32 levels"):
+        with pytest.raises(ExpressionError, match=f"nested deeper than {MAX_NESTING} levels"):
             compile_feel(deep)
 
 

@@ -51,7 +51,7 @@ from vrooli_core.errors import ExpressionError
 
 __all__ = ["MAX_NESTING", "FeelExpression", "compile_feel"]
 
-MAX_NESTING = 32
+MAX_NESTING = 24
 MAX_LENGTH = 100_000
 
 _TOKEN = re.compile(

@@ -19,7 +19,7 @@ from vrooli_core.errors import ExpressionError
 
 __all__ = ["MAX_NESTING", "RUNTIME_NAME", "Runtime", "excerpt", "translate"]
 
-MAX_NESTING = 32
+MAX_NESTING = 24
 #: The name the translated source uses for :class:`Runtime`; reserved in JUEL models.
 RUNTIME_NAME = "__juel__"
 
