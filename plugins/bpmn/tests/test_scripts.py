@@ -220,3 +220,18 @@ def test_x_plus_one_costs_microseconds() -> None:
         script.run(variables)
     per_call = (time.perf_counter() - start) / runs
     assert per_call < 100e-6, f"{per_call * 1e6:.1f} µs per run"
+
+
+def test_cost_does_not_grow_with_the_number_of_variables() -> None:
+    script = compile_script("x = x + 1", None)
+    small = {"x": 1}
+    large = {**{f"v{i}": [i] for i in range(100_000)}, "x": 1}
+
+    def timed(variables: dict[str, Any]) -> float:
+        start = time.perf_counter()
+        for _ in range(200):
+            script.run(variables)
+        return time.perf_counter() - start
+
+    timed(small)
+    assert timed(large) < 5 * timed(small) + 0.01

@@ -41,6 +41,7 @@ Any other language (groovy, …) is an ExpressionError at load time.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -157,13 +158,26 @@ def _sandbox_expression(text: str, body: str, element: str | None, line: int | N
             f"invalid expression {excerpt(body)}: {type(exc).__name__}", element=element, line=line
         ) from None
 
+    names = _names_in(body)
+
     def evaluate(variables: Mapping[str, Any]) -> Any:
         try:
-            return sandbox.evaluate(body, variables, element=element)
+            return sandbox.evaluate(body, _pick(variables, names), element=element)
         except ExpressionError as exc:
             raise ExpressionError(exc.message, element=element, line=line) from None
 
     return CompiledExpression(text, "sandbox", element, line, evaluator=evaluate)
+
+
+def _names_in(source: str) -> frozenset[str]:
+    """The names ``source`` (already checked to parse) refers to."""
+    return frozenset(node.id for node in ast.walk(ast.parse(source.strip(), mode="eval")) if isinstance(node, ast.Name))
+
+
+def _pick(variables: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    # The kernel copies the mapping it is given; handing it only the names the expression uses keeps
+    # a condition's cost independent of how many variables the run holds.
+    return {name: variables[name] for name in names if name in variables}
 
 
 def _juel_expression(
@@ -174,8 +188,10 @@ def _juel_expression(
     except ExpressionError:
         raise ExpressionError(f"cannot translate {excerpt(text.strip())}", element=element, line=line) from None
 
+    used = _names_in(source) - {RUNTIME_NAME}
+
     def evaluate(variables: Mapping[str, Any]) -> Any:
-        names = dict(variables)
+        names = _pick(variables, used)
         names[RUNTIME_NAME] = Runtime(variables)
         try:
             return sandbox.evaluate(source, names, element=element)
