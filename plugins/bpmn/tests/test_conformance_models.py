@@ -115,3 +115,137 @@ async def test_miwg_strict_runs(anyio_backend, host, store, name, expected):
         visits = [[graph.steps[e.payload.step].name for e in await engine.history(r.id) if e.type == "step.completed"] for r in runs]
     assert all(r.status is RunStatus.COMPLETED for r in runs)
     assert visits[0] == visits[1] == expected
+
+
+# -- bpmn-elements: execution ---------------------------------------------------------------------
+
+
+class ElementsNavigator(BpmnTestNavigator):
+    """The adapter the bpmn-elements README calls for: the services its tests supply."""
+
+    name = "bpmn-elements"
+    services = {"isAbove": lambda limit, value: value > limit, "log": lambda *args: None}
+
+
+@pytest.fixture
+def elements_host(host):
+    from vrooli_core.plugins import hookimpl
+
+    class Adapter:
+        @hookimpl
+        def vrooli_register_navigators(self):
+            return [ElementsNavigator]
+
+    host.register(Adapter(), "bpmn-elements")
+    return host
+
+
+#: A submitted form, in the shape the models' output mappings read (``${content.output.form.amount}``).
+FORM_AMOUNT_11 = {"content": {"output": {"form": {"amount": 11}}}}
+
+
+async def _elements_run(engine, name, inputs=None):
+    routine = await engine.load(ELEMENTS / f"{name}.bpmn", format="bpmn-elements")
+    return await engine.run(routine, inputs or {})
+
+
+def _steps(events) -> list[str]:
+    return [e.payload.step for e in events if e.type in ("step.completed", "step.suspended")]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [({"take2": True, "take4": False}, "task2"), ({"take2": False, "take4": True}, "task4"), ({"take2": False, "take4": False}, "task3")],
+)
+async def test_elements_conditional_flows_leaving_a_task(anyio_backend, elements_host, store, inputs, expected):
+    async with Engine.open(store, host=elements_host) as engine:
+        run = await _elements_run(engine, "conditional-flows", inputs)
+        steps = _steps(await engine.history(run.id))
+    assert run.status is RunStatus.COMPLETED
+    assert steps == ["task1", expected]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_error_end_event_caught_on_the_subprocess(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        waiting = await engine.run(_signal_waiter("Too big signal"))
+        run = await _elements_run(engine, "bpmn-error")
+        [task] = await engine.tasks(run.id)
+        run = await engine.complete_task(task.id, FORM_AMOUNT_11)
+        steps = _steps(await engine.history(run.id))
+        assert (await engine.get_run(waiting.id)).status is RunStatus.COMPLETED  # "Too big signal" was sent once
+    assert run.status is RunStatus.COMPLETED
+    assert "placeOrder" not in steps
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_non_interrupting_escalation(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        waiting = await engine.run(_signal_waiter("Too big signal"))
+        run = await _elements_run(engine, "escalation")
+        [task] = await engine.tasks(run.id)
+        run = await engine.complete_task(task.id, FORM_AMOUNT_11)
+        assert (await engine.get_run(waiting.id)).status is RunStatus.COMPLETED
+    assert run.status is RunStatus.COMPLETED
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_call_activity_into_a_second_pool(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        run = await _elements_run(engine, "call-activity")
+        steps = _steps(await engine.history(run.id))
+    assert run.status is RunStatus.COMPLETED
+    assert steps == ["call-activity", "task"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_succeeding_joins_stall_under_strict_semantics(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        run = await _elements_run(engine, "succeeding-joins", {"input": 50})
+        parked = {t.location for t in (await engine._runtime(run.id)).state.tokens.values()}
+    assert run.status is RunStatus.WAITING  # [DPE] upstream; strict BPMN waits at join1
+    assert "join1" in parked
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_event_based_gateway_race_then_strict_join_waits(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        run = await _elements_run(engine, "event-based-gateway")
+        assert run.status is RunStatus.WAITING
+        [moved] = await engine.send_signal("signalEvent")
+        parked = {t.location for t in (await engine._runtime(run.id)).state.tokens.values()}
+    assert moved.status is RunStatus.WAITING and parked == {"join"}  # the race is strict; the join is [DPE]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_two_executable_processes_run_the_first(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        run = await _elements_run(engine, "two-executable-processes")
+        steps = _steps(await engine.history(run.id))
+    assert run.status is RunStatus.COMPLETED and steps == ["Task_1"]
+
+
+@pytest.mark.parametrize("name", ["exclusive-gateway-as-join", "link-event"])
+def test_elements_javascript_scripts_are_refused_by_name(name):
+    with pytest.raises(RoutineError) as err:
+        ElementsNavigator().load(_source(ELEMENTS / f"{name}.bpmn"))
+    problems = err.value.problems or [err.value]
+    assert all("is not supported" in p.message and p.element and p.line for p in problems)
+
+
+def _signal_waiter(signal: str) -> RoutineSource:
+    text = (
+        '<?xml version="1.0"?><definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+        f'<signal id="sg" name="{signal}"/><process id="waiter" isExecutable="true"><startEvent id="s"/>'
+        '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="sg"/></intermediateCatchEvent><endEvent id="e"/>'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="c"/><sequenceFlow id="f2" sourceRef="c" targetRef="e"/></process></definitions>'
+    )
+    return RoutineSource(text, "waiter.bpmn")

@@ -78,7 +78,14 @@ class Move:
             self.forget.add(key)
 
     def names(self) -> dict[str, Any]:
-        return {**self.view.variables, **self.variables, **self.locals}
+        names = {**self.view.variables, **self.variables, **self.locals}
+        if self.c.services:
+            names["__services__"] = self.c.services
+        return names
+
+    def payload(self) -> dict[str, Any]:
+        """What a thrown message or signal carries: the run's variables (never the services)."""
+        return {**self.view.variables, **self.variables}
 
     def evaluate(self, expression: Any, element: str) -> Any:
         try:
@@ -291,7 +298,7 @@ class Move:
             if ev.trigger is Trigger.LINK:
                 return process.nodes[process.links[(node.scope, ev.name or "")]].outgoing
             if ev.trigger in (Trigger.SIGNAL, Trigger.MESSAGE):
-                self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, dict(self.names())))
+                self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, self.payload()))
             elif ev.trigger is Trigger.ESCALATION:
                 self.escalate(process, node, scope, ev.code)
         return node.outgoing
@@ -305,7 +312,7 @@ class Move:
             elif ev.trigger is Trigger.ESCALATION:
                 self.escalate(process, node, scope, ev.code)
             elif ev.trigger in (Trigger.SIGNAL, Trigger.MESSAGE):
-                self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, dict(self.names())))
+                self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, self.payload()))
 
     def terminate(self, scope: str | None) -> None:
         if scope is None:

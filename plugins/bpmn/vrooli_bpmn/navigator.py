@@ -32,8 +32,10 @@ from vrooli_core.model import (
 class Compiled:
     """A loaded file plus what moving needs precomputed (reachability for inclusive joins)."""
 
-    def __init__(self, defs: Definitions) -> None:
+    def __init__(self, defs: Definitions, services: Mapping[str, Any] | None = None) -> None:
         self.defs = defs
+        #: Functions expressions may call as ``environment.services.NAME(…)`` (see BpmnNavigator.services).
+        self.services = dict(services or {})
         self._where: dict[str, Process] = {nid: p for p in defs.processes.values() for nid in p.nodes}
         self._upstream: dict[str, frozenset[str]] = {}
 
@@ -83,10 +85,13 @@ class BpmnNavigator(Navigator):
     suffixes: ClassVar[tuple[str, ...]] = (".bpmn", ".bpmn20.xml", ".bpmn2")
     #: Run processes marked isExecutable="false" (the ``bpmn-test`` navigator sets this).
     test_mode: ClassVar[bool] = False
+    #: Functions conditions may call (``environment.services.NAME(…)`` in bpmn-elements models).
+    #: Subclass the navigator to provide them: they are code, not run data, so they are never stored.
+    services: ClassVar[Mapping[str, Any]] = {}
 
     def load(self, source: RoutineSource) -> Graph:
         defs, warnings = Parser(source, test_mode=self.test_mode).parse()
-        compiled = Compiled(defs)
+        compiled = Compiled(defs, self.services)
         main = defs.processes[defs.main]  # type: ignore[index]
         steps: dict[str, StepDef] = {}
         for process in defs.processes.values():
