@@ -72,6 +72,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The developer's environment and project config must not leak into the tests.
     for var in ("VROOLI_STORE", "VROOLI_CONFIG", "VROOLI_LOAD_PLUGINS", "VROOLI_DISABLE_PLUGINS"):
         monkeypatch.delenv(var, raising=False)
+    # Nor the plugins that happen to be installed: no entry point loads unless a test says so.
+    monkeypatch.setenv("VROOLI_LOAD_PLUGINS", "")
     monkeypatch.chdir(tmp_path)
 
 
@@ -166,6 +168,7 @@ def fake_dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         root, "vrooli-broken", "0.3.0", "vrooli_clitest_broken", "broken", "raise RuntimeError('boom: cannot start')\n"
     )
     monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("VROOLI_LOAD_PLUGINS", "hello,broken")
     yield root
     for mod in ("vrooli_clitest_hello", "vrooli_clitest_broken"):
         sys.modules.pop(mod, None)
