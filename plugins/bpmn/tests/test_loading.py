@@ -69,11 +69,11 @@ def test_unknown_and_unsupported_elements_are_reported_by_name_and_line():
     [
         ('<transaction id="tx"/>', "transactions"),
         ('<adHocSubProcess id="ah"/>', "ad-hoc"),
-        ('<subProcess id="es" triggeredByEvent="true"/>', "event subprocesses"),
+        ('<subProcess id="es" triggeredByEvent="true"/>', "an event subprocess needs exactly one start event, with a trigger"),
         ('<intermediateThrowEvent id="c"><compensateEventDefinition/></intermediateThrowEvent>', "compensation"),
     ],
 )
-def test_constructs_not_supported_yet_are_refused_at_load(body, reason):
+def test_constructs_not_supported_or_invalid_are_refused_at_load(body, reason):
     err = error_of(model('<startEvent id="s"/>' + body))
     assert reason in str(err)
 

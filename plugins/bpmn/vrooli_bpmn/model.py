@@ -127,7 +127,8 @@ class Node:
     outgoing: list[str] = attrs.Factory(list)
     default: str | None = None
     events: tuple[EventDef, ...] = ()
-    #: Boundary events: the activity they are attached to and whether they interrupt it.
+    #: Boundary events: the activity they are attached to and whether they interrupt it (also the
+    #: start event of an event subprocess: whether it interrupts its scope).
     attached_to: str | None = None
     interrupting: bool = True
     #: Activities: their boundary events; containers: the nodes directly inside and their start events.

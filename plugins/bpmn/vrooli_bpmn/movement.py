@@ -94,7 +94,7 @@ class Move:
             raise BpmnError(ErrorInfo("expression_error", exc.message, "ExpressionError", element)) from None
 
     def _count(self, scope: str | None, delta: int) -> None:
-        if scope is None:
+        if scope is None and not self.c.count_root:
             return
         key = f"n:{scope}"
         self.put(key, self.get(key, 0) + delta)
@@ -102,10 +102,15 @@ class Move:
 
     # -- tokens -----------------------------------------------------------------------------------
 
-    def spawn(self, node: str, scope: str | None, *, data: Mapping[str, Any] = EMPTY, locals_: Mapping[str, Any] = EMPTY, waits: list[WaitSpec] | None = None) -> int:
+    def spawn(
+        self, node: str, scope: str | None, *, data: Mapping[str, Any] = EMPTY, locals_: Mapping[str, Any] = EMPTY,
+        waits: list[WaitSpec] | None = None, counted: bool = True,
+    ) -> int:
+        """Create a token. ``counted=False``: an event-subprocess host, which keeps no scope alive."""
         waits = waits or []
         self.create.append(NewToken(node, scope, data, locals_, waits[0] if waits else None, tuple(waits[1:])))
-        self._count(scope, +1)
+        if counted:
+            self._count(scope, +1)
         return len(self.create) - 1
 
     def consume(self, token: Token) -> None:
@@ -121,7 +126,8 @@ class Move:
                 continue
             self.gone.add(tok.id)
             self.cancel.append(tok.id)
-            self._count(tok.scope, -1)
+            if "host" not in tok.data:
+                self._count(tok.scope, -1)
             sid = tok.data.get("sid")
             if sid is not None:
                 pending.extend(t for t in self.view.tokens.values() if t.scope == sid)
@@ -329,7 +335,8 @@ class Move:
         for i, nt in enumerate(self.create):
             if nt is not None and nt.scope in scopes:
                 self.create[i] = None
-                self._count(nt.scope, -1)
+                if "host" not in nt.data:
+                    self._count(nt.scope, -1)
                 inner = nt.data.get("sid")
                 if inner is not None:
                     scopes.add(inner)
@@ -360,7 +367,11 @@ class Move:
         if node is not None and self._catch(process, node, scope, Trigger.ERROR, code, token=token):
             return
         sid = scope
-        while sid is not None:
+        while True:
+            if self._event_subprocess(sid, Trigger.ERROR, code):
+                return
+            if sid is None:
+                break
             info = self.get(f"s:{sid}")
             if not info:
                 break
@@ -373,7 +384,11 @@ class Move:
     def escalate(self, process: Process, node: Node, scope: str | None, code: str | None) -> None:
         """Escalations go to the nearest matching boundary on an enclosing subprocess; uncaught ones do nothing."""
         sid = scope
-        while sid is not None:
+        while True:
+            if self._event_subprocess(sid, Trigger.ESCALATION, code):
+                return
+            if sid is None:
+                return
             info = self.get(f"s:{sid}")
             if not info:
                 return
@@ -402,6 +417,78 @@ class Move:
                     self.follow(boundary.outgoing, process, scope)
                     return True
         return False
+
+    # -- event subprocesses -------------------------------------------------------------------------
+
+    def _scope_body(self, sid: str | None) -> tuple[Process, str | None]:
+        """The process and container whose event subprocesses belong to scope ``sid``."""
+        if sid is None:
+            return self.c.defs.processes[self.c.defs.main], None
+        node_id = self.get(f"s:{sid}", {}).get("node")
+        process = self.c.process_of(node_id)
+        node = process.nodes[node_id]
+        if node.kind is Kind.CALL:
+            return self.c.defs.processes[node.called], None
+        return process, node_id
+
+    def open_hosts(self, body: Process, container: str | None, sid: str | None) -> None:
+        """A scope opened: its message, timer, signal and conditional event subprocesses start listening,
+        each through a host token that keeps no scope alive."""
+        for sub_process in self.c.event_subprocesses(body, container):
+            start = body.nodes[sub_process.starts[0]] if sub_process.starts else None
+            if start is None or not start.events or start.events[0].trigger not in _WAIT_KIND:
+                continue
+            waits = self._catch_waits(body, start, blocking=False, key=f"es:{sub_process.id}")
+            self.spawn(
+                sub_process.id, sid, data={"host": start.id},
+                waits=[WaitSpec(WaitKind.INTERNAL, key=f"host:{sub_process.id}"), *waits], counted=False,
+            )
+
+    def trigger_event_subprocess(self, host: Token, wait_spec: WaitSpec, next_due: float | None) -> None:
+        """A host's trigger fired: run its event subprocess (after clearing the scope, if interrupting)."""
+        process = self.c.process_of(host.location)
+        sub_process = process.nodes[host.location]
+        start = process.nodes[sub_process.starts[0]]
+        if start.interrupting:
+            self._clear_scope(host.scope)
+        elif next_due is not None or wait_spec.kind is not WaitKind.TIMER:
+            # Non-interrupting: keep listening (messages and signals again; timer cycles at the next due).
+            spec = WaitSpec(wait_spec.kind, wait_spec.name, False, wait_spec.key, wait_spec.correlation, next_due, None, wait_spec.condition, token=host.id)
+            self.waits.append(spec)
+        self.instance(process, sub_process, host.scope, EMPTY, EMPTY)
+
+    def _event_subprocess(self, sid: str | None, trigger: Trigger, code: str | None) -> bool:
+        """An error or escalation in scope ``sid``: the scope's matching event subprocess, if any, runs."""
+        body, container = self._scope_body(sid)
+        for sub_process in self.c.event_subprocesses(body, container):
+            start = body.nodes[sub_process.starts[0]] if sub_process.starts else None
+            if start is None or not start.events:
+                continue
+            ev = start.events[0]
+            if ev.trigger is trigger and (ev.code is None or ev.code == code):
+                if start.interrupting or trigger is Trigger.ERROR:
+                    self._clear_scope(sid)
+                if trigger is Trigger.ERROR:
+                    self.variables["error"] = {"code": code}
+                self.instance(body, sub_process, sid, EMPTY, EMPTY)
+                return True
+        return False
+
+    def _clear_scope(self, sid: str | None) -> None:
+        """Cancel everything inside a scope (hosts included), but not its container token."""
+        for token in list(self.view.tokens.values()):
+            if token.scope == sid and token.id not in self.gone:
+                self.kill(token)
+        for i, nt in enumerate(self.create):
+            if nt is not None and nt.scope == sid:
+                self.create[i] = None
+                if "host" not in nt.data:
+                    self._count(sid, -1)
+                inner = nt.data.get("sid")
+                if inner is not None:
+                    self.new_containers.pop(inner, None)
+                    self._drop_pending(inner)
+                    self._forget_scope(inner)
 
     def container_token(self, sid: str) -> Token | None:
         node = self._scope_node(sid)
@@ -442,6 +529,7 @@ class Move:
         self.new_containers[sid] = index
         self.touched.add(sid)
         body, starts = inner
+        self.open_hosts(body, node.id if node.kind is Kind.SUBPROCESS else None, sid)
         if starts:
             for start in starts:
                 self.follow(body.nodes[start].outgoing, body, sid, loc)
@@ -459,6 +547,10 @@ class Move:
         """Close every scope whose inside is done (its container activity completes), innermost first."""
         while self.touched:
             sid = self.touched.pop()
+            if sid is None:
+                if self.get("n:None", 0) <= 0 and not self.complete:
+                    self._clear_scope(None)  # only event-subprocess hosts can be left: withdraw them
+                continue
             info = self.get(f"s:{sid}")
             if not info or self.get(f"n:{sid}", 0) > 0:
                 if info:
@@ -474,6 +566,7 @@ class Move:
                 nt = self.create[index]
                 self.create[index] = None
                 self._count(info.get("parent"), -1)
+                self._drop_pending(sid)
                 data, loc = (nt.data, nt.locals) if nt is not None else (EMPTY, EMPTY)
             elif holder is not None:
                 self.kill(holder)

@@ -38,6 +38,9 @@ class Compiled:
         self.services = dict(services or {})
         self._where: dict[str, Process] = {nid: p for p in defs.processes.values() for nid in p.nodes}
         self._upstream: dict[str, frozenset[str]] = {}
+        self._event_subs: dict[tuple[str, str | None], list[Node]] = {}
+        #: Whether process-level tokens must be counted (only to withdraw event-subprocess hosts).
+        self.count_root = any(p.event_subprocesses for p in defs.processes.values())
 
     def process_of(self, node_id: str) -> Process:
         return self._where[node_id]
@@ -56,8 +59,16 @@ class Compiled:
         scope = container.id if container.kind is Kind.SUBPROCESS else None
         return [
             n.id for n in body.nodes.values()
-            if n.scope == scope and not n.incoming and n.kind is not Kind.BOUNDARY and not n.for_compensation
+            if n.scope == scope and not n.incoming and n.kind is not Kind.BOUNDARY and not n.for_compensation and not n.triggered_by_event
         ]
+
+    def event_subprocesses(self, process: Process, container: str | None) -> list[Node]:
+        """The event subprocesses directly in a scope (the process itself when ``container`` is None)."""
+        found = self._event_subs.get((process.id, container))
+        if found is None:
+            ids = process.event_subprocesses if container is None else process.nodes[container].children
+            found = self._event_subs[(process.id, container)] = [process.nodes[i] for i in ids if process.nodes[i].triggered_by_event]
+        return found
 
     def upstream(self, process: Process, join: str) -> frozenset[str]:
         """Nodes from which ``join`` can be reached without passing through it (computed once)."""
@@ -112,6 +123,7 @@ class BpmnNavigator(Navigator):
         process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
         move = Move(compiled, view)
         try:
+            move.open_hosts(process, None, None)
             for sid in process.starts:
                 start = process.nodes[sid]
                 if start.events:
@@ -157,7 +169,11 @@ class BpmnNavigator(Navigator):
     def on_event(self, graph: Graph, view: RunView, wait: Wait, outcome: Outcome) -> Decision:
         compiled: Compiled = graph.data
         host = view.tokens.get(wait.token)
-        if host is None or not wait.spec.key.startswith("b:"):
+        if host is None:
+            return Decision()
+        if wait.spec.key.startswith("es:"):
+            return _event_subprocess(compiled, view, host, wait, outcome)
+        if not wait.spec.key.startswith("b:"):
             return Decision()
         boundary_id = wait.spec.key[2:]
         process = compiled.process_of(boundary_id)
@@ -175,6 +191,27 @@ class BpmnNavigator(Navigator):
         except BpmnError as exc:
             return Decision(error=exc.info)
         return move.decision()
+
+
+def _event_subprocess(compiled: Compiled, view: RunView, host: Token, wait: Wait, outcome: Outcome) -> Decision:
+    move = Move(compiled, view)
+    try:
+        _merge_payload(move, outcome)
+        next_due = None
+        if wait.spec.kind is WaitKind.TIMER:
+            start = compiled.process_of(host.location).nodes[host.data["host"]]
+            timer = next((e.timer for e in start.events if e.trigger is Trigger.TIMER), None)
+            if timer is not None and timer.kind == "cycle":
+                key = f"fired:{host.id}"
+                fired = move.get(key, 0) + 1
+                move.put(key, fired)
+                due = outcome.output.get("due") if isinstance(outcome.output, Mapping) else None
+                next_due = timer.next_due(float(due if due is not None else view.now), fired, move.names())
+        move.trigger_event_subprocess(host, wait.spec, next_due)
+        move.settle(compiled.process_of)
+    except BpmnError as exc:
+        return Decision(error=exc.info)
+    return move.decision()
 
 
 class BpmnTestNavigator(BpmnNavigator):

@@ -177,6 +177,8 @@ class Parser:
         if kind is Kind.BOUNDARY:
             node.attached_to = el.get("attachedToRef")
             node.interrupting = el.get("cancelActivity", "true").lower() != "false"
+        elif kind is Kind.START:
+            node.interrupting = el.get("isInterrupting", "true").lower() != "false"
         if kind.is_activity:
             node.for_compensation = el.get("isForCompensation", "false").lower() == "true"
             node.loop = self._read_loop(process, el)
@@ -372,6 +374,10 @@ class Parser:
                 if ev.trigger is Trigger.LINK and node.kind is Kind.CATCH:
                     process.links[(node.scope, ev.name or "")] = node.id
         for node in nodes.values():
+            if node.triggered_by_event:
+                starts = [nodes[s] for s in node.starts]
+                if len(starts) != 1 or not starts[0].events:
+                    self._problem(process.id, "an event subprocess needs exactly one start event, with a trigger", _Line(node), element=node.id)
             for ev in node.events:
                 if ev.trigger is Trigger.LINK and node.kind is Kind.THROW and (node.scope, ev.name or "") not in process.links:
                     self._problem(process.id, f"link {ev.name!r} has no catching link event in the same scope", _Line(node), element=node.id)

@@ -19,8 +19,8 @@ def not_supported(node: Node) -> str | None:
     """Why ``node`` cannot run, or ``None``."""
     if node.kind in _KINDS:
         return _KINDS[node.kind]
-    if node.triggered_by_event:
-        return "event subprocesses are not supported yet"
+    if node.triggered_by_event and node.kind is not Kind.SUBPROCESS:
+        return "only embedded subprocesses can be event subprocesses"
     for ev in node.events:
         if ev.trigger in _TRIGGERS:
             return _TRIGGERS[ev.trigger]
