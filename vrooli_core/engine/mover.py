@@ -501,8 +501,6 @@ class RunMover:
         await self._after(rt, fx)
 
     async def _check_conditions(self: Engine, rt: RunRuntime) -> None:
-        from vrooli_core.expressions import evaluate
-
         st = rt.state
         for wid in sorted(rt.conditions):
             wait = st.waits.get(wid)
@@ -510,7 +508,7 @@ class RunMover:
                 rt.conditions.discard(wid)
                 continue
             try:
-                hit = bool(evaluate(wait.spec.condition or "False", st.variables, element=wait.spec.key or None))
+                hit = bool(rt.nav.condition_met(rt.graph, rt.view, wait))
             except VrooliError as exc:
                 async with rt.lock:
                     fx = await self._fail(rt, ErrorInfo.from_exception(exc, code="expression_error", element=wait.spec.key or None))

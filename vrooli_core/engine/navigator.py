@@ -87,6 +87,14 @@ class Navigator(abc.ABC):
         """A non-blocking wait (a boundary event attached to a running token) resolved."""
         return NOTHING
 
+    def condition_met(self, graph: Graph, view: RunView, wait: Wait) -> bool:
+        """Whether a CONDITION wait's condition holds now (asked whenever the run's variables change).
+        By default ``wait.spec.condition`` is evaluated in the kernel's sandbox; a navigator with its own
+        expression language overrides this. Raise ``ExpressionError`` when it cannot be evaluated."""
+        from vrooli_core.expressions import evaluate
+
+        return bool(evaluate(wait.spec.condition or "False", view.variables, element=wait.spec.key or None))
+
     def io(self, graph: Graph, location: str) -> IOMapping:
         """How the step at ``location`` reads and writes run variables."""
         return graph.steps[location].io

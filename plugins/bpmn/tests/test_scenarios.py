@@ -339,3 +339,19 @@ async def test_resume_in_a_new_engine(host, store):
     async with Engine.open(store, host=host, tools=[double]) as engine:
         run = await engine.complete_task(task.id, {})
     assert run.status is RunStatus.COMPLETED and run.outputs["x"] == 6
+
+
+@pytest.mark.parametrize("condition", ["= stock &gt; 10", "${stock &gt; 10}", "stock &gt; 10"], ids=["feel", "juel", "sandbox"])
+async def test_conditional_catch_event_in_any_language(host, store, condition):
+    text = model(
+        '<startEvent id="s"/><intermediateCatchEvent id="wait"><conditionalEventDefinition><condition>'
+        + condition + '</condition></conditionalEventDefinition></intermediateCatchEvent><task id="sell"/><endEvent id="e"/>'
+        + chain("s", "wait", "sell", "e")
+    )
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(source(text), {"stock": 3})
+        assert run.status is RunStatus.WAITING
+        run = await engine.set_variables(run.id, {"stock": 5})
+        assert run.status is RunStatus.WAITING
+        run = await engine.set_variables(run.id, {"stock": 50})
+    assert run.status is RunStatus.COMPLETED

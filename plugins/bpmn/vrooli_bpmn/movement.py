@@ -291,11 +291,8 @@ class Move:
                     raise BpmnError(ErrorInfo("expression_error", exc.message, "ExpressionError", node.id)) from None
                 spec = WaitSpec(kind, key=spec.key, blocking=blocking, due=due)
             elif ev.trigger is Trigger.CONDITIONAL and ev.condition is not None:
-                spec = WaitSpec(kind, key=spec.key, blocking=blocking, condition=ev.condition.text if ev.condition.language == "sandbox" else None)
-                if spec.condition is None:
-                    # The kernel evaluates condition waits in its own sandbox; other languages are
-                    # checked by the navigator when variables change (not yet supported).
-                    raise BpmnError(ErrorInfo("unsupported", f"conditional event {node.id!r}: only sandbox-language conditions can be waited on", "BpmnError", node.id))
+                # The text is for people; the navigator evaluates the compiled condition (condition_met).
+                spec = WaitSpec(kind, key=spec.key, blocking=blocking, condition=ev.condition.text, form={"event": node.id})
             waits.append(spec)
         return waits
 

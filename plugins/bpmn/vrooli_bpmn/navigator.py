@@ -166,6 +166,15 @@ class BpmnNavigator(Navigator):
             return Decision(error=exc.info)
         return move.decision()
 
+    def condition_met(self, graph: Graph, view: RunView, wait: Wait) -> bool:
+        condition = _condition_of(graph.data, wait)
+        if condition is None:
+            return super().condition_met(graph, view, wait)
+        names = dict(view.variables)
+        if graph.data.services:
+            names["__services__"] = graph.data.services
+        return bool(condition.evaluate(names))  # FEEL null is false
+
     def on_event(self, graph: Graph, view: RunView, wait: Wait, outcome: Outcome) -> Decision:
         compiled: Compiled = graph.data
         host = view.tokens.get(wait.token)
@@ -212,6 +221,12 @@ def _event_subprocess(compiled: Compiled, view: RunView, host: Token, wait: Wait
     except BpmnError as exc:
         return Decision(error=exc.info)
     return move.decision()
+
+
+def _condition_of(compiled: Compiled, wait: Wait) -> Any:
+    event_id = wait.spec.form.get("event") if wait.spec.form else None
+    node = compiled.process_of(event_id).nodes[event_id] if event_id else None
+    return next((e.condition for e in node.events if e.trigger is Trigger.CONDITIONAL), None) if node else None
 
 
 class BpmnTestNavigator(BpmnNavigator):
