@@ -3,7 +3,8 @@
     python -m bench.peers PEER CASE '{"param": value, ...}'
 
 PEER is ``langgraph`` or ``spiffworkflow``; CASE is ``chain``, ``fork``, ``concurrent`` (LangGraph
-only) or ``import``. Prints one JSON object. A peer that is not installed prints
+only), ``import``, or ``bpmn-chain``, ``bpmn-fork``, ``bpmn-parse`` (SpiffWorkflow on the BPMN cases'
+models, see ``bench.bpmn_peers``). Prints one JSON object. A peer that is not installed prints
 ``{"available": false}``. These engines are optional: nothing in the project depends on them.
 
 What is timed matches the vrooli cases: building the graph (LangGraph ``compile``, SpiffWorkflow
@@ -259,6 +260,10 @@ def main(argv: list[str]) -> int:
         return 0
     if case == "import":
         result = import_case(peer, params)
+    elif case.startswith("bpmn-"):  # the BPMN cases' models (SpiffWorkflow only)
+        from bench.bpmn_peers import spiff_bpmn_case
+
+        result = spiff_bpmn_case(case, params)
     elif peer == "langgraph":
         result = langgraph_case(case, params)
     else:

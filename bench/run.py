@@ -44,6 +44,8 @@ class Case:
         ratio: str = "run_s",
         note: str | None = None,
         timeout: float = 1800,
+        module: str = "bench.cases",
+        peer_min_ratio: tuple[str, float] | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -54,6 +56,10 @@ class Case:
         self.ratio = ratio
         self.note = note
         self.timeout = timeout
+        #: The module that runs the vrooli side (``bench.cases``; ``bench.bpmn_cases`` for BPMN).
+        self.module = module
+        #: A target on a peer's ratio: (peer, minimum speedup). Judged once the peer has run.
+        self.peer_min_ratio = peer_min_ratio
 
 
 class Derived:
@@ -239,6 +245,107 @@ def plan(quick: bool) -> list[Case | Derived]:
             lambda m: None if not m.get("available") else m["wall_s"] < 0.3,
         )
     )
+    cases += bpmn_plan(quick)
+    return cases
+
+
+def bpmn_plan(quick: bool) -> list[Case | Derived]:
+    """The BPMN group (``bench.bpmn_cases``; SpiffWorkflow on the same XML in ``bench.bpmn_peers``)."""
+    sp, module = "spiffworkflow", "bench.bpmn_cases"
+    chains: tuple[int, ...]
+    forks: tuple[int, ...]
+    if quick:
+        chains, forks, parse_n, state_n = (100, 1_000), (100, 1_000), 1_000, 1_000
+        reps = {100: 10, 1_000: 3}
+    else:
+        chains, forks, parse_n, state_n = (100, 1_000, 10_000, 100_000), (100, 1_000, 10_000), 10_000, 1_000
+        reps = {100: 30, 1_000: 10, 10_000: 5, 100_000: 3}
+    fork_reps = {100: 10, 1_000: 5, 10_000: 3}
+    # SpiffWorkflow's defaults stop it past a few hundred chained nodes; at 1,000 it also runs with
+    # raised limits (so the 1,000 chain has a ratio), beyond that its default failure is its result.
+    spiff_chain = {100: {"reps": 5}, 1_000: {"reps": 3, "raise_limits": True}, 10_000: {"reps": 1}}
+    cases: list[Case | Derived] = []
+    for kind, label in (("script", "chain"), ("noop", "noop")):
+        for n in chains:
+            target: str | None = None
+            check: Check | None = None
+            peer_min: tuple[str, float] | None = None
+            if kind == "script" and n == 1_000:
+                target, peer_min = "≥ 20x SpiffWorkflow's steps/s", (sp, 20.0)
+                check = _true("completed")
+            elif n >= 100_000:
+                target, check = "completes", _true("completed")
+            peers: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+            if n in spiff_chain:
+                peers = ((sp, "bpmn-chain", {"n": n, "kind": kind} | spiff_chain[n]),)
+            cases.append(
+                Case(
+                    f"bpmn-{label}-{n}",
+                    "chain",
+                    {"n": n, "kind": kind, "reps": reps[n]},
+                    target,
+                    check,
+                    peers,
+                    module=module,
+                    peer_min_ratio=peer_min,
+                    note=None
+                    if peers or n < 100_000
+                    else "SpiffWorkflow is not run at 100,000 tasks (it cannot parse 10,000)",
+                )
+            )
+        big = chains[-1]
+        cases.append(
+            Derived(
+                f"bpmn-{label}-scaling",
+                f"bpmn-{label}-{big}",
+                f"bpmn-{label}-100",
+                1.5,
+                f"per-step cost of the {big:,} chain ≤ 1.5x that of the 100 chain",
+            )
+        )
+    for n in forks:
+        peers = ()
+        note = None
+        if n <= 1_000:
+            peers = ((sp, "bpmn-fork", {"n": n, "kind": "script", "reps": 3 if n <= 100 else 1}),)
+        else:
+            note = "SpiffWorkflow is not run at 10,000 branches: its fork/join cost grows quadratically (see bpmn-fork-1000)"
+        cases.append(
+            Case(
+                f"bpmn-fork-{n}",
+                "fork",
+                {"n": n, "kind": "script", "reps": fork_reps[n]},
+                "≥ 100x SpiffWorkflow's steps/s" if n == 1_000 else None,
+                _true("completed") if n == 1_000 else None,
+                peers,
+                note=note,
+                module=module,
+                peer_min_ratio=(sp, 100.0) if n == 1_000 else None,
+            )
+        )
+    cases.append(
+        Case(
+            f"bpmn-parse-{parse_n}",
+            "parse",
+            {"n": parse_n, "kind": "script", "reps": 3},
+            peers=((sp, "bpmn-parse", {"n": parse_n, "reps": 3, "raise_limits": True}),),
+            ratio="parse_s",
+            module=module,
+            note=f"load only: the {parse_n:,}-script-task chain through the navigator (XML, model, compiled scripts, steps)",
+        )
+    )
+    for shape, kind, suffix in (("chain", "script", ""), ("chain", "noop", "-noop"), ("fork", "script", "-fork")):
+        judged = shape == "chain" and kind == "script"
+        cases.append(
+            Case(
+                f"bpmn-state{suffix}-{state_n}",
+                "state",
+                {"shape": shape, "n": state_n, "kind": kind},
+                "≤ 200 bytes of stored run state per step" if judged else None,
+                (lambda m: None if m.get("bytes_per_step") is None else m["bytes_per_step"] <= 200) if judged else None,
+                module=module,
+            )
+        )
     return cases
 
 
@@ -277,6 +384,13 @@ def _ratio(case: Case, mine: dict[str, Any], peer: dict[str, Any]) -> tuple[floa
     if not a or not b:
         return None, what
     return round(a / b, 2), what
+
+
+def _ratio_met(target: tuple[str, float], record: dict[str, Any]) -> bool | None:
+    """A speedup target over a peer: unknown (None) when that peer did not run or failed."""
+    peer, minimum = target
+    ratio = ((record.get("peers") or {}).get(peer) or {}).get("ratio")
+    return None if ratio is None else ratio >= minimum
 
 
 def _log(message: str) -> None:
@@ -346,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             if not selected(case.name):
                 continue
             _log(f"[bench] {case.name} ...")
-            mine = _subprocess("bench.cases", [case.kind, json.dumps(case.params)], case.timeout, env)
+            mine = _subprocess(case.module, [case.kind, json.dumps(case.params)], case.timeout, env)
             measured[case.name] = mine
             record = {
                 "name": case.name,
@@ -357,8 +471,9 @@ def main(argv: list[str] | None = None) -> int:
             }
             if case.target is not None and "error" in mine:
                 record["met"] = False
-            if case.kind == "cli-help" and not mine.get("available", True):
+            if not mine.get("available", True):  # e.g. no `vrooli` command, or no BPMN plugin installed
                 record["unavailable"] = True
+                record["met"] = None
             if case.note:
                 record["note"] = case.note
             if run_peers and case.peers:
@@ -385,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
                     if what:
                         entry["ratio_of"] = what
                     record["peers"][peer] = entry
+            if case.peer_min_ratio is not None and record["met"] is not False:
+                record["met"] = _ratio_met(case.peer_min_ratio, record)
         record["meta"] = meta
         results.append(record)
         print(json.dumps(record), flush=True)
@@ -412,6 +529,15 @@ def headline(record: dict[str, Any]) -> str:
     if record.get("unavailable"):
         return "unavailable"
     name = record["name"]
+    if name.startswith("bpmn-"):
+        if "bytes_per_step" in m:
+            return f"{m['bytes_per_step']:,.0f} bytes/step ({m['events']:,} events)"
+        if "parse_s" in m:
+            return f"{m['parse_s']:.3f} s ({m['us_per_node']} µs/node)"
+        if name.startswith("bpmn-fork") and "run_s" in m:
+            return f"{m['run_s']:.3f} s ({m['steps_per_s']:,.0f} steps/s)"
+        if "steps_per_s" in m:
+            return f"{m['steps_per_s']:,.0f} steps/s ({m['us_per_step']:.1f} µs/step)"
     if name.startswith("fork"):
         return f"{m['run_s']:.3f} s ({m['steps_per_s']:,.0f} steps/s)"
     if name.startswith("parked"):
@@ -434,9 +560,11 @@ def summary_table(results: list[dict[str, Any]]) -> str:
         for peer, entry in (r.get("peers") or {}).items():
             pm = entry["measured"]
             if entry.get("ratio") is not None:
-                peers.append(f"{peer} {entry['ratio']}x")
+                tuned = " (raised limits)" if pm.get("settings", "default") != "default" else ""
+                peers.append(f"{peer} {entry['ratio']}x{tuned}")
             elif "error" in pm:
-                peers.append(f"{peer}: {'timed out' if pm.get('timed_out') else 'failed'}")
+                failed = "cannot parse" if str(pm["error"]).startswith("parse:") else "failed"
+                peers.append(f"{peer}: {'timed out' if pm.get('timed_out') else failed}")
         rows.append(f"| {r['name']} | {headline(r)} | {r['target'] or '—'} | {met} | {', '.join(peers) or '—'} |")
     return "\n".join(rows)
 

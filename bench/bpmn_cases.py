@@ -1,0 +1,272 @@
+"""The vrooli side of the BPMN cases. One case per process:
+
+    python -m bench.bpmn_cases CASE '{"param": value, ...}'
+
+CASE is ``chain`` (a chain of script or no-op tasks), ``fork`` (a parallel fork/join), ``parse``
+(loading a model) or ``state`` (bytes of stored run state per step: every stored event serialised
+as a database would store it, on a ``memory://NAME?verify=1`` store). Prints one JSON object with
+what it measured; the driver (``bench.run``) adds targets and the SpiffWorkflow side
+(``bench.bpmn_peers``). The models come from ``bench.bpmn_workloads`` and are the same XML the peer
+parses.
+
+Run-time cases work like ``bench.cases``: one warm-up run of the 100-task model of the same shape,
+then every repetition opens a fresh engine on a fresh ``memory://`` store and loads the model there;
+``run_s`` times ``engine.run`` only (loading is ``load_s``); medians and minimums are reported.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import anyio
+
+from bench import bpmn_workloads as bw
+from bench import workloads as w
+
+_NO_SCRIPTS = (
+    "the BPMN plugin has no script-task module (vrooli_bpmn.scripts) in this installation: "
+    "Python script tasks cannot run"
+)
+
+# -- run-time cases ----------------------------------------------------------------------------
+
+
+async def _timed_runs(shape: str, n: int, kind: str, reps: int) -> dict[str, Any]:
+    text = bw.model_xml(shape, n, kind)
+    async with bw.open_engine() as engine:  # warm-up: imports, caches, first-call costs
+        routine, _ = await bw.load(engine, bw.model_xml(shape, 100, kind))
+        await engine.run(routine)
+    runs: list[float] = []
+    loads: list[float] = []
+    gcs: list[float] = []
+    collections = [0, 0, 0]
+    events = steps = 0
+    status = ""
+    variables_ok = False
+    error: Any = None
+    with w.GcTimer() as gct:
+        for _ in range(reps):
+            async with bw.open_engine() as engine:
+                routine, load_s = await bw.load(engine, text)
+                gc.collect()
+                gct.reset()
+                gct.active = True
+                t0 = time.perf_counter()
+                run = await engine.run(routine)
+                elapsed = time.perf_counter() - t0
+                gct.active = False
+                status, steps = str(run.status), run.steps
+                error = run.error
+                events = len(await engine.history(run.id))
+                variables_ok = bw.check_variables(shape, n, kind, await engine.variables(run.id))
+                runs.append(elapsed)
+                loads.append(load_s)
+                gcs.append(gct.seconds)
+                collections = [a + b for a, b in zip(collections, gct.collections, strict=True)]
+            if status != "completed" or not variables_ok:
+                break
+    med = w.median(runs)
+    result: dict[str, Any] = {
+        "status": status,
+        "completed": status == "completed" and variables_ok,
+        "variables_ok": variables_ok,
+        "steps": steps,
+        "tasks": n,
+        "events_per_run": events,
+        "reps": len(runs),
+        "run_s": w.rounded(med),
+        "run_s_min": w.rounded(min(runs)),
+        "steps_per_s": round(steps / med, 1) if steps else None,
+        "us_per_step": round(med / steps * 1e6, 3) if steps else None,
+        "tasks_per_s": round(n / med, 1),
+        "us_per_task": round(med / n * 1e6, 3),
+        "load_s": w.rounded(w.median(loads)),
+        "gc_s": w.rounded(w.median(gcs)),
+        "gc_share": round(w.median(gcs) / med, 3) if med else None,
+        "gc_collections_by_generation": collections,
+    }
+    if error is not None:
+        result["run_error"] = str(getattr(error, "message", error))[:300]
+    return result
+
+
+def _needs_scripts(kind: str) -> dict[str, Any] | None:
+    if kind == "script" and not bw.scripts_available():
+        return {"available": False, "reason": _NO_SCRIPTS}
+    return None
+
+
+def case_chain(p: dict[str, Any]) -> dict[str, Any]:
+    n, kind = int(p["n"]), p.get("kind", "script")
+    head = {"n": n, "kind": kind}
+    if (missing := _needs_scripts(kind)) is not None:
+        return head | missing
+    return head | anyio.run(_timed_runs, "chain", n, kind, int(p.get("reps", 3)))
+
+
+def case_fork(p: dict[str, Any]) -> dict[str, Any]:
+    n, kind = int(p["n"]), p.get("kind", "script")
+    head = {"branches": n, "kind": kind}
+    if (missing := _needs_scripts(kind)) is not None:
+        return head | missing
+    return head | anyio.run(_timed_runs, "fork", n, kind, int(p.get("reps", 3)))
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+async def _parse(n: int, kind: str, reps: int) -> dict[str, Any]:
+    text = bw.chain_xml(n, kind)
+    async with bw.open_engine() as engine:  # warm-up: lxml, the plugin's modules
+        engine.parse(bw.source(bw.chain_xml(100, kind)))
+    parses: list[float] = []
+    loads: list[float] = []
+    nodes = steps = 0
+    for _ in range(reps):
+        async with bw.open_engine() as engine:
+            gc.collect()
+            t0 = time.perf_counter()
+            _, graph, _ = engine.parse(bw.source(text))
+            parses.append(time.perf_counter() - t0)
+            steps = len(graph.steps)
+            compiled = graph.data
+            nodes = sum(len(proc.nodes) for proc in compiled.defs.processes.values())
+        async with bw.open_engine() as engine:
+            gc.collect()
+            _, load_s = await bw.load(engine, text)
+            loads.append(load_s)
+    med = w.median(parses)
+    return {
+        "n": n,
+        "kind": kind,
+        "flow_nodes": nodes,
+        "steps": steps,
+        "bytes": len(text.encode()),
+        "reps": len(parses),
+        "parse_s": w.rounded(med),
+        "parse_s_min": w.rounded(min(parses)),
+        "us_per_node": round(med / nodes * 1e6, 2) if nodes else None,
+        "load_s": w.rounded(w.median(loads)),
+    }
+
+
+def case_parse(p: dict[str, Any]) -> dict[str, Any]:
+    n, kind = int(p["n"]), p.get("kind", "script")
+    if (missing := _needs_scripts(kind)) is not None:
+        return {"n": n, "kind": kind} | missing
+    return anyio.run(_parse, n, kind, int(p.get("reps", 3)))
+
+
+# -- stored run state --------------------------------------------------------------------------
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=repr).encode())
+
+
+async def _state(shape: str, n: int, kind: str) -> dict[str, Any]:
+    from vrooli_core.serialization import dumps
+    from vrooli_core.storage.memory import MemoryStorage
+
+    name = f"bench-state-{uuid.uuid4().hex}"
+    try:
+        async with bw.open_engine(f"memory://{name}?verify=1") as engine:
+            routine, _ = await bw.load(engine, bw.model_xml(shape, n, kind))
+            run = await engine.run(routine)
+            events = await engine.history(run.id)
+            variables = await engine.variables(run.id)
+            stored_run = await engine.storage.get_run(run.id)
+            conv = engine.converter
+            by_type: Counter[str] = Counter()
+            count_by_type: Counter[str] = Counter()
+            total = writes = outputs = 0
+            for event in events:
+                size = len(dumps(conv, event).encode())
+                total += size
+                by_type[event.type] += size
+                count_by_type[event.type] += 1
+                payload = event.payload
+                if getattr(payload, "writes", None):
+                    writes += _json_size(conv.unstructure(payload.writes))
+                outcome = getattr(payload, "outcome", None)
+                if outcome is not None and outcome.output is not None:
+                    outputs += _json_size(conv.unstructure(outcome.output))
+            variables_size = _json_size(conv.unstructure(variables))
+            run_record = len(dumps(conv, stored_run).encode())
+            snapshot = await engine.storage.load_snapshot(run.id)
+    finally:
+        MemoryStorage.forget(name)
+    steps = run.steps
+    largest = max(events, key=lambda e: len(dumps(conv, e))) if events else None
+    samples: dict[str, str] = {}
+    for etype in count_by_type:  # the middle event of each type, cut to 600 characters
+        of_type = [e for e in events if e.type == etype]
+        samples[etype] = dumps(conv, of_type[len(of_type) // 2])[:600]
+    return {
+        "shape": shape,
+        "n": n,
+        "kind": kind,
+        "store": "memory://NAME?verify=1",
+        "status": str(run.status),
+        "completed": str(run.status) == "completed" and bw.check_variables(shape, n, kind, variables),
+        "steps": steps,
+        "events": len(events),
+        "events_bytes": total,
+        "variables_bytes": variables_size,
+        "bytes_per_step": round((total - variables_size) / steps, 1) if steps else None,
+        "step_writes_bytes": writes,
+        "step_outputs_bytes": outputs,
+        "bytes_per_step_without_step_values": round((total - writes - outputs) / steps, 1) if steps else None,
+        "bytes_by_event_type": dict(by_type),
+        "events_by_type": dict(count_by_type),
+        "bytes_per_event_by_type": {k: round(v / count_by_type[k], 1) for k, v in by_type.items()},
+        "largest_event": {"type": largest.type, "seq": largest.seq, "bytes": len(dumps(conv, largest))}
+        if largest
+        else None,
+        "sample_events": samples,
+        "run_record_bytes": run_record,
+        "snapshot_bytes": _json_size(snapshot[1]) if snapshot else 0,
+    }
+
+
+def case_state(p: dict[str, Any]) -> dict[str, Any]:
+    shape, n, kind = p.get("shape", "chain"), int(p["n"]), p.get("kind", "script")
+    if (missing := _needs_scripts(kind)) is not None:
+        return {"shape": shape, "n": n, "kind": kind} | missing
+    return anyio.run(_state, shape, n, kind)
+
+
+CASES = {
+    "chain": case_chain,
+    "fork": case_fork,
+    "parse": case_parse,
+    "state": case_state,
+}
+
+
+def main(argv: list[str]) -> int:
+    name, params = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    if os.environ.get("BENCH_GC") == "off":
+        gc.disable()
+    if importlib.util.find_spec("vrooli_bpmn") is None:
+        result: dict[str, Any] = {
+            "available": False,
+            "reason": "vrooli-bpmn is not installed (pip install -e plugins/bpmn)",
+        }
+    else:
+        result = CASES[name](params)
+    result.setdefault("maxrss_mib", w.peak_rss_mib())
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
