@@ -127,6 +127,13 @@ class ElementsNavigator(BpmnTestNavigator):
     services = {"isAbove": lambda limit, value: value > limit, "log": lambda *args: None}
 
 
+class ElementsDpeNavigator(ElementsNavigator):
+    """The same, with dead-path elimination, for the models marked [DPE]."""
+
+    name = "bpmn-elements-dpe"
+    dpe = True
+
+
 @pytest.fixture
 def elements_host(host):
     from vrooli_core.plugins import hookimpl
@@ -134,7 +141,7 @@ def elements_host(host):
     class Adapter:
         @hookimpl
         def vrooli_register_navigators(self):
-            return [ElementsNavigator]
+            return [ElementsNavigator, ElementsDpeNavigator]
 
     host.register(Adapter(), "bpmn-elements")
     return host
@@ -144,8 +151,8 @@ def elements_host(host):
 FORM_AMOUNT_11 = {"content": {"output": {"form": {"amount": 11}}}}
 
 
-async def _elements_run(engine, name, inputs=None):
-    routine = await engine.load(ELEMENTS / f"{name}.bpmn", format="bpmn-elements")
+async def _elements_run(engine, name, inputs=None, *, dpe=False):
+    routine = await engine.load(ELEMENTS / f"{name}.bpmn", format="bpmn-elements-dpe" if dpe else "bpmn-elements")
     return await engine.run(routine, inputs or {})
 
 
@@ -249,3 +256,30 @@ def _signal_waiter(signal: str) -> RoutineSource:
         '<sequenceFlow id="f1" sourceRef="s" targetRef="c"/><sequenceFlow id="f2" sourceRef="c" targetRef="e"/></process></definitions>'
     )
     return RoutineSource(text, "waiter.bpmn")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_succeeding_joins_complete_with_dead_path_elimination(anyio_backend, elements_host, store):
+    async with Engine.open(store, host=elements_host) as engine:
+        run = await _elements_run(engine, "succeeding-joins", {"input": 50}, dpe=True)
+    assert run.status is RunStatus.COMPLETED  # join1 and join2 each fire once; end is reached
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("first", ["signal", "timer"])
+async def test_elements_event_based_gateway_completes_with_dead_path_elimination(anyio_backend, elements_host, store, first):
+    from vrooli_core import FakeClock
+
+    async with Engine.open(store, host=elements_host, clock=FakeClock()) as engine:
+        run = await _elements_run(engine, "event-based-gateway", dpe=True)
+        if first == "signal":
+            await engine.send_signal("signalEvent")
+        else:
+            await engine.advance_clock(60)
+        run = await engine.get_run(run.id)
+        steps = _steps(await engine.history(run.id))
+    assert run.status is RunStatus.COMPLETED
+    # The signal branch runs its task; the timer branch has none and goes straight to the join.
+    assert [s for s in steps if s != "gateway"] == (["Task_1pfzr39"] if first == "signal" else [])

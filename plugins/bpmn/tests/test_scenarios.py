@@ -355,3 +355,31 @@ async def test_conditional_catch_event_in_any_language(host, store, condition):
         assert run.status is RunStatus.WAITING
         run = await engine.set_variables(run.id, {"stock": 50})
     assert run.status is RunStatus.COMPLETED
+
+
+async def test_dead_path_elimination_lets_a_parallel_join_after_an_exclusive_split_fire(host, store):
+    text = model(
+        '<startEvent id="s"/><exclusiveGateway id="x" default="fb"/><task id="a"/><task id="b"/>'
+        '<parallelGateway id="join"/><task id="after"/><endEvent id="e"/>'
+        + flow("f_s", "s", "x") + flow("fa", "x", "a", "go") + flow("fb", "x", "b")
+        + flow("ja", "a", "join") + flow("jb", "b", "join") + chain("join", "after", "e")
+    ).replace('<process id="p" isExecutable="true">', '<process id="p" isExecutable="true" vrooli:joins="dpe">')
+    async with Engine.open(store, host=host) as engine:
+        _, graph, _ = engine.parse(source(text))
+        assert not any("parallel join" in w.message for w in graph.warnings)
+        for go, taken in ((True, "a"), (False, "b")):
+            run = await engine.run(source(text), {"go": go})
+            assert run.status is RunStatus.COMPLETED
+            assert completed_steps(await engine.history(run.id)) == [taken, "after"]
+
+
+async def test_a_fork_wired_straight_into_a_join_fires_once(host, store):
+    text = model(
+        '<startEvent id="s"/><parallelGateway id="fork"/><parallelGateway id="join"/><task id="after"/><endEvent id="e"/>'
+        + flow("f0", "s", "fork") + flow("f1", "fork", "join") + flow("f2", "fork", "join") + chain("join", "after", "e")
+    )
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(source(text))
+        events = await engine.history(run.id)
+    assert run.status is RunStatus.COMPLETED
+    assert completed_steps(events) == ["after"]

@@ -156,6 +156,8 @@ class Process:
     name: str = ""
     executable: bool = True
     line: int | None = None
+    #: Dead-path elimination (``vrooli:joins="dpe"``): untaken flows send discards that joins count.
+    dpe: bool = False
     nodes: dict[str, Node] = attrs.Factory(dict)
     flows: dict[str, Flow] = attrs.Factory(dict)
     #: Start events directly in the process (not in a subprocess).

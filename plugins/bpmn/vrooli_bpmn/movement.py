@@ -156,13 +156,17 @@ class Move:
         """A token arrives at ``node``; returns the flows it leaves by at once (inline elements)."""
         kind = node.kind
         if kind is Kind.EXCLUSIVE:
-            return [self._exclusive(process, node)]
+            chosen = self._exclusive(process, node)
+            self.discard([f for f in node.outgoing if f != chosen], process, scope)
+            return [chosen]
         if kind is Kind.PARALLEL:
             return node.outgoing if self._join(process, node, via, scope, strict=True) else []
         if kind is Kind.INCLUSIVE:
             if len(node.incoming) > 1 and not self._join(process, node, via, scope, strict=False):
                 return []
-            return self._inclusive(process, node)
+            taken = self._inclusive(process, node)
+            self.discard([f for f in node.outgoing if f not in taken], process, scope)
+            return taken
         if kind is Kind.EVENT_BASED:
             waits = [w for flow in node.outgoing for w in self._catch_waits(process, process.nodes[process.flows[flow].target], blocking=True)]
             self.spawn(node.id, scope, waits=waits)
@@ -211,6 +215,7 @@ class Move:
         taken = [f for f in conditional if self.evaluate(flows[f].condition, f)]
         if conditional and not taken and node.default is not None:
             taken = [node.default]
+        self.discard([f for f in node.outgoing if f not in taken and f not in plain], process, scope)
         self.follow(plain + taken, process, scope, loc)
 
     # -- joins ------------------------------------------------------------------------------------
@@ -222,8 +227,10 @@ class Move:
         key = f"j:{scope}:{node.id}"
         arrived: dict[str, int] = dict(self.get(key, {}))
         arrived[via or ""] = arrived.get(via or "", 0) + 1
+        dead_key = f"d:{scope}:{node.id}"
+        dead: dict[str, int] = dict(self.get(dead_key, {})) if strict and self.c.dpe(process) else {}
         if strict:
-            fires = all(arrived.get(f, 0) > 0 for f in node.incoming)
+            fires = all(arrived.get(f, 0) + dead.get(f, 0) > 0 for f in node.incoming)
         else:
             fires = not self._can_still_arrive(process, node, scope)
         if not fires:
@@ -233,20 +240,89 @@ class Move:
         # Fire: the current arrival passes; one parked token per other arrived flow is consumed.
         arrived[via or ""] -= 1
         needed = node.incoming if strict else [f for f, n in arrived.items() if n > 0]
-        parked = [t for t in self.view.tokens.values() if t.location == node.id and t.scope == scope and t.id not in self.gone]
         for flow in needed:
-            if flow == via or arrived.get(flow, 0) <= 0:
+            if flow == via:
                 continue
-            token = next((t for t in parked if t.data.get("via") == flow and t.id not in self.gone), None)
-            if token is not None:
-                self.kill(token)
+            if arrived.get(flow, 0) <= 0:
+                if dead.get(flow, 0) > 0:  # DPE: a discard stands in for this flow's token
+                    dead[flow] -= 1
+                continue
+            self._unpark(node, scope, flow)
             arrived[flow] -= 1
+        if dead:
+            dead = {f: n for f, n in dead.items() if n > 0}
+            if dead:
+                self.put(dead_key, dead)
+            else:
+                self.drop(dead_key)
         arrived = {f: n for f, n in arrived.items() if n > 0}
         if arrived:
             self.put(key, arrived)
         else:
             self.drop(key)
         return True
+
+    def discard(self, flows: list[str], process: Process, scope: str | None) -> None:
+        """Dead-path elimination: send a discard down each untaken flow until a join counts it (a no-op
+        under strict semantics). A parallel join fires once every incoming flow delivered a token or a
+        discard: for real if any token came, else it passes the discard on."""
+        if not flows or not self.c.dpe(process):
+            return
+        pending, seen = list(flows), set()
+        while pending:
+            flow = pending.pop()
+            if flow in seen:
+                continue  # a dead loop is dead once
+            seen.add(flow)
+            node = process.nodes[process.flows[flow].target]
+            if node.kind in (Kind.PARALLEL, Kind.INCLUSIVE) and len(node.incoming) > 1:
+                fired = self._dead_arrival(process, node, flow, scope)
+                if fired is True:
+                    self.follow(node.outgoing, process, scope)
+                elif fired is False:
+                    pending.extend(node.outgoing)
+            elif node.kind is not Kind.END:
+                pending.extend(node.outgoing)
+
+    def _dead_arrival(self, process: Process, node: Node, via: str, scope: str | None) -> bool | None:
+        """A discard reaches a join: ``None`` (it waits), ``True`` (fires for real), ``False`` (passes the discard on)."""
+        real_key, dead_key = f"j:{scope}:{node.id}", f"d:{scope}:{node.id}"
+        real: dict[str, int] = dict(self.get(real_key, {}))
+        if node.kind is Kind.INCLUSIVE:
+            # An OR-join needs no discards; only a wholly dead region passes one on.
+            return None if any(real.values()) or self._can_still_arrive(process, node, scope) else False
+        dead: dict[str, int] = dict(self.get(dead_key, {}))
+        dead[via] = dead.get(via, 0) + 1
+        if not all(real.get(f, 0) + dead.get(f, 0) > 0 for f in node.incoming):
+            self.put(dead_key, dead)
+            return None
+        any_real = False
+        for flow in node.incoming:
+            if real.get(flow, 0) > 0:
+                self._unpark(node, scope, flow)
+                real[flow] -= 1
+                any_real = True
+            else:
+                dead[flow] -= 1
+        for key, counts in ((real_key, real), (dead_key, dead)):
+            left = {f: n for f, n in counts.items() if n > 0}
+            if left:
+                self.put(key, left)
+            else:
+                self.drop(key)
+        return any_real
+
+    def _unpark(self, node: Node, scope: str | None, flow: str) -> None:
+        """Withdraw one token parked at a join for ``flow``: made by this decision, or already live."""
+        for i, nt in enumerate(self.create):
+            if nt is not None and nt.location == node.id and nt.scope == scope and nt.data.get("via") == flow:
+                self.create[i] = None
+                self._count(scope, -1)
+                return
+        for token in self.view.tokens.values():
+            if token.location == node.id and token.scope == scope and token.data.get("via") == flow and token.id not in self.gone:
+                self.kill(token)
+                return
 
     def _can_still_arrive(self, process: Process, node: Node, scope: str | None) -> bool:
         """OR-join: is there a live token in the scope (not parked here) from which ``node`` is reachable?"""
@@ -267,9 +343,9 @@ class Move:
                 continue
             if self._can_still_arrive(process, gateway, scope):
                 continue
-            parked = [t for t in self.view.tokens.values() if t.location == gateway.id and t.scope == scope and t.id not in self.gone]
-            for token in parked:
-                self.kill(token)
+            for flow, count in dict(self.get(key)).items():
+                for _ in range(count):
+                    self._unpark(gateway, scope, flow)
             self.drop(key)
             self.follow(self._inclusive(process, gateway), process, scope)
 

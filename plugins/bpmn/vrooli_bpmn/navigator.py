@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vrooli_bpmn.model import Definitions, Kind, Node, Process, Trigger
 from vrooli_bpmn.movement import BpmnError, Move
@@ -28,12 +28,17 @@ from vrooli_core.model import (
     WaitSpec,
 )
 
+if TYPE_CHECKING:
+    from vrooli_core.picture import Picture
+
 
 class Compiled:
     """A loaded file plus what moving needs precomputed (reachability for inclusive joins)."""
 
-    def __init__(self, defs: Definitions, services: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, defs: Definitions, services: Mapping[str, Any] | None = None, dpe: bool = False) -> None:
         self.defs = defs
+        #: Dead-path elimination for every process (a navigator setting), else per process.
+        self.dpe_all = dpe
         #: Functions expressions may call as ``environment.services.NAME(…)`` (see BpmnNavigator.services).
         self.services = dict(services or {})
         self._where: dict[str, Process] = {nid: p for p in defs.processes.values() for nid in p.nodes}
@@ -44,6 +49,9 @@ class Compiled:
 
     def process_of(self, node_id: str) -> Process:
         return self._where[node_id]
+
+    def dpe(self, process: Process) -> bool:
+        return self.dpe_all or process.dpe
 
     def inner_process(self, node: Node) -> tuple[Process, list[str]] | None:
         """For a subprocess or a call into this file: the process holding its inside and its starts."""
@@ -99,10 +107,13 @@ class BpmnNavigator(Navigator):
     #: Functions conditions may call (``environment.services.NAME(…)`` in bpmn-elements models).
     #: Subclass the navigator to provide them: they are code, not run data, so they are never stored.
     services: ClassVar[Mapping[str, Any]] = {}
+    #: Dead-path elimination for every process, for models written for engines that do it
+    #: (a process can also ask for it with ``vrooli:joins="dpe"``).
+    dpe: ClassVar[bool] = False
 
     def load(self, source: RoutineSource) -> Graph:
         defs, warnings = Parser(source, test_mode=self.test_mode).parse()
-        compiled = Compiled(defs, self.services)
+        compiled = Compiled(defs, self.services, self.dpe)
         main = defs.processes[defs.main]  # type: ignore[index]
         steps: dict[str, StepDef] = {}
         for process in defs.processes.values():
@@ -148,6 +159,10 @@ class BpmnNavigator(Navigator):
             elif node.kind is Kind.EVENT_BASED:
                 chosen = process.nodes[outcome.trigger or ""]
                 _merge_payload(move, outcome)
+                for flow in node.outgoing:  # the branches that lost the race are dead paths
+                    loser = process.nodes[process.flows[flow].target]
+                    if loser.id != chosen.id:
+                        move.discard(loser.outgoing, process, token.scope)
                 move.follow(chosen.outgoing, process, token.scope, token.locals)
             elif node.kind in (Kind.CATCH, Kind.START):
                 _merge_payload(move, outcome)
@@ -200,6 +215,18 @@ class BpmnNavigator(Navigator):
         except BpmnError as exc:
             return Decision(error=exc.info)
         return move.decision()
+
+    def picture(self, graph: Graph) -> Picture:
+        """Every flow node at its diagram bounds (when the file has them), with its flows."""
+        from vrooli_bpmn.picture import picture_of_graph
+
+        return picture_of_graph(graph)
+
+    def picture_of_source(self, source: RoutineSource) -> Picture:
+        """The picture of a file that does not load for running (read leniently)."""
+        from vrooli_bpmn.picture import picture_of_source
+
+        return picture_of_source(source)
 
 
 def _event_subprocess(compiled: Compiled, view: RunView, host: Token, wait: Wait, outcome: Outcome) -> Decision:
@@ -317,6 +344,8 @@ def _lint(compiled: Compiled) -> list[RoutineWarning]:
     """Warn where strict semantics deadlock: a parallel join fed by an exclusive or event-based split."""
     found = []
     for process in compiled.defs.processes.values():
+        if compiled.dpe(process):
+            continue  # discards reach the join: no deadlock
         for node in process.nodes.values():
             if node.kind is not Kind.PARALLEL or len(node.incoming) < 2:
                 continue

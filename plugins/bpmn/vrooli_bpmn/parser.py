@@ -17,6 +17,7 @@ from vrooli_bpmn.xml import (
     CAMUNDA,
     DC,
     DI,
+    VROOLI,
     ZEEBE,
     bpmn_children,
     local,
@@ -134,6 +135,7 @@ class Parser:
             name=el.get("name") or "",
             executable=el.get("isExecutable", "true").lower() != "false",
             line=el.sourceline,
+            dpe=el.get(f"{{{VROOLI}}}joins", "strict") == "dpe",
         )
         for lane in el.iter(f"{{{BPMN}}}lane"):
             for ref in lane.iter(f"{{{BPMN}}}flowNodeRef"):
