@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("vrooli_core.cli.runs:runs", "List, show, resume and cancel runs."),
     "tasks": ("vrooli_core.cli.tasks:tasks", "List and complete human tasks."),
     "plugins": ("vrooli_core.cli.plugins:plugins", "Show installed plugins and what they provide."),
+    "graph": ("vrooli_core.cli.graph:graph", "Draw a routine (Mermaid text, or SVG with --svg)."),
 }
 
 _EPILOG = """\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -68,10 +69,24 @@ def list_runs(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
 @runs.command("show")
 @click.argument("run_ref", metavar="RUN")
 @click.option("--events", is_flag=True, help="Also show the run's event log.")
+@click.option("--graph", "as_graph", is_flag=True, help="Draw the routine instead, colouring the steps the run visited.")
+@click.option("--svg", is_flag=True, help="With --graph: SVG instead of Mermaid text.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="With --graph: write to this file.")
 @store_option
 @json_option
-def show(run_ref: str, events: bool, as_json: bool) -> None:
-    """Show a run: status, outputs, error, open tasks (and, with --events, its history)."""
+def show(run_ref: str, events: bool, as_graph: bool, svg: bool, output: Path | None, as_json: bool) -> None:
+    """Show a run: status, outputs, error, open tasks (and, with --events, its history).
+
+    With --graph, draw the run's routine version instead (Mermaid, or SVG with --svg), the steps the
+    run visited coloured and counted.
+    """
+    if as_graph or svg or output:
+        if not as_graph or events or as_json:
+            raise click.UsageError("--svg and --output go with --graph, which does not combine with --events or --json")
+        from vrooli_core.cli.graph import show_run_graph
+
+        show_run_graph(run_ref, kind="svg" if svg else None, output=output)
+        return
 
     async def go(engine: Engine) -> tuple[Run, list[Wait], list[dict[str, Any]] | None]:
         from vrooli_core.cli._output import event_dict

@@ -11,6 +11,7 @@ from vrooli_core.model import NOTHING, Decision, Graph, IOMapping, Outcome, Rout
 
 if TYPE_CHECKING:
     from vrooli_core.execution.strategy import StepContext
+    from vrooli_core.picture import Picture
 
 
 class RunView:
@@ -98,6 +99,22 @@ class Navigator(abc.ABC):
     def io(self, graph: Graph, location: str) -> IOMapping:
         """How the step at ``location`` reads and writes run variables."""
         return graph.steps[location].io
+
+    def picture(self, graph: Graph) -> Picture:
+        """What the routine looks like, for ``vrooli graph`` and ``vrooli runs show --graph``.
+
+        Navigators should override this: only they know the graph's edges, the kinds of its elements
+        and any diagram coordinates in the source. A node that is a step has the step's id (its location),
+        so a run's visits can be shown on it. The default draws the steps alone, with a warning.
+        """
+        from vrooli_core.picture import Picture, PictureNode
+
+        kinds = {"human": "human", "subroutine": "subprocess"}
+        nodes = tuple(PictureNode(s.id, s.name or s.id, kinds.get(s.kind.value, "task")) for s in graph.steps.values())
+        title = graph.routine.name or graph.routine.id
+        return Picture(nodes, (), title=title, warnings=(
+            f"this navigator ({getattr(self, 'name', type(self).__name__)}) does not describe its edges",
+        ))
 
     async def execute(self, graph: Graph, view: RunView, token: Token, ctx: StepContext) -> Outcome:
         """Delegating navigators: run the foreign runtime for a ``delegate`` step."""

@@ -29,7 +29,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vrooli_core.engine.navigator import Navigator, RunView
 from vrooli_core.errors import RoutineError
@@ -53,6 +53,9 @@ from vrooli_core.model import (
     WaitSpec,
 )
 from vrooli_core.model.empty import EMPTY
+
+if TYPE_CHECKING:
+    from vrooli_core.picture import Picture
 
 _STEP_KEYS = {
     "kind", "name", "tool", "args", "in", "out", "next", "join", "choose", "ask", "wait", "boundary",
@@ -153,6 +156,50 @@ class FlowNavigator(Navigator):
         if boundary.get("interrupting", True):
             move.cancel.append(wait.token)
         return move.enter([boundary["next"]]).decision()
+
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def picture(self, graph: Graph) -> Picture:
+        """Steps as nodes; ``next``, ``choose``, ``boundary`` and ``on_error`` targets as edges."""
+        from vrooli_core.picture import Picture, PictureEdge, PictureNode
+
+        steps: Mapping[str, Any] = graph.data["steps"]
+        entered = {target for raw in steps.values() for target, _ in _drawn_edges(raw)}
+        nodes, edges = [], []
+        for sid, raw in steps.items():
+            kind, detail = _drawn_kind(graph.steps[sid], raw, starts=sid in graph.data["start"] and sid not in entered)
+            nodes.append(PictureNode(sid, graph.steps[sid].name or sid, kind, detail=detail))
+            edges += [PictureEdge(f"{sid}->{t}#{n}", sid, t, label) for n, (t, label) in enumerate(_drawn_edges(raw))]
+        return Picture(tuple(nodes), tuple(edges), title=graph.routine.name or graph.routine.id)
+
+
+def _drawn_kind(step: StepDef, raw: Mapping[str, Any], *, starts: bool) -> tuple[str, str]:
+    """A step's shape in a picture, and its marker."""
+    if step.kind is not StepKind.NOOP:
+        return {StepKind.HUMAN: "human", StepKind.SUBROUTINE: "subprocess"}.get(step.kind, "task"), ""
+    if "choose" in raw:
+        return "gateway", "X"
+    if "join" in raw or len(_as_list(raw.get("next"))) > 1:
+        return "gateway", "+"
+    if "wait" in raw:
+        return "event", ""
+    if "error" in raw or raw.get("end") or not _targets(raw):
+        return "end", ""
+    return ("start" if starts else "task"), ""
+
+
+def _drawn_edges(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(target, label) of every way out of a step."""
+    found = [(t, "") for t in _as_list(raw.get("next"))]
+    found += [(_option(o), "else" if "else" in o else str(o.get("if", ""))) for o in raw.get("choose") or ()]
+    boundary = raw.get("boundary")
+    if isinstance(boundary, Mapping) and "next" in boundary:
+        trigger = next((f"{k} {boundary[k]}" for k in ("timer", "message", "signal", "condition") if k in boundary), "")
+        found.append((str(boundary["next"]), trigger or "boundary"))
+    if "on_error" in raw:
+        found.append((str(raw["on_error"]), "on error"))
+    return found
 
 
 class _Move:
