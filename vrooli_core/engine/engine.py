@@ -49,6 +49,8 @@ from vrooli_core.tracing import get_tracer, tracing_enabled
 
 RoutineLike = RoutineDef | RoutineSource | str | Path
 _ENDS = ("run.completed", "run.failed", "run.cancelled")
+#: Storage collection of routines' start triggers: routine id -> {"version", "starts": [wait specs]}.
+_STARTS = "vrooli.starts"
 
 
 class Engine(RunMover, StepServicesMixin, ChildRuns):
@@ -189,6 +191,9 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
             graph = attrs.evolve(graph, routine=routine)
         await self.storage.put_routine(StoredRoutine(routine, src.text, src.path))
         self._graphs[(routine.id, routine.version)] = graph
+        starts = self.navigator(routine.format).starts(graph)
+        # The version loaded last owns the routine's start triggers (as a deployment does in Camunda).
+        await self.storage.put_doc(_STARTS, routine.id, {"version": routine.version, "starts": self.converter.unstructure(list(starts))})
         return routine
 
     async def graph(self, routine_id: str, version: str) -> Graph:
@@ -246,13 +251,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         labels: Mapping[str, str] | None = None,
         run_id: str | None = None,
         parent: tuple[str, str] | None = None,
+        start: str | None = None,
     ) -> RunRuntime:
         definition = routine if isinstance(routine, RoutineDef) else await self.load(routine)
         graph = await self.graph(definition.id, definition.version)
         inputs = self._storable(dict(inputs or {}), "the inputs")
         _validate_inputs(graph.routine, inputs)
         ref = RoutineRef(definition.id, definition.version, definition.content_hash, definition.format)
-        created = RunCreated(ref, inputs, limits or Limits(), parent[0] if parent else None, parent[1] if parent else None, dict(labels or {}))
+        created = RunCreated(ref, inputs, limits or Limits(), parent[0] if parent else None, parent[1] if parent else None, dict(labels or {}), start)
         run_id = run_id or uuid.uuid4().hex
         now = self.clock.now()
         state = RunState.created(run_id, now, created)
@@ -351,11 +357,30 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
             first.setdefault(w.run_id, w)
         if len(first) > 1 and not all:
             raise RunError(f"message {name!r} matches {len(first)} runs; give a correlation key or all=True")
+        if not first:  # no run waits for it: a routine with a matching message start gets a new run
+            return await self._start_by(WaitKind.MESSAGE, name, payload, first_only=True)
         return await self._resolve_many(first.values(), payload)
 
     async def send_signal(self, name: str, payload: Any = None) -> list[Run]:
-        """Broadcast a signal to every wait for it."""
-        return await self._resolve_many(await self.storage.find_waits(kinds=(WaitKind.SIGNAL,), name=name), payload)
+        """Broadcast a signal to every wait for it, and start a run of every routine with a matching signal start."""
+        moved = await self._resolve_many(await self.storage.find_waits(kinds=(WaitKind.SIGNAL,), name=name), payload)
+        return moved + await self._start_by(WaitKind.SIGNAL, name, payload)
+
+    async def _start_by(self, kind: WaitKind, name: str, payload: Any, *, first_only: bool = False) -> list[Run]:
+        """Runs started by a message or signal start trigger (each run moved until it rests)."""
+        started = []
+        for routine_id, doc in await self.storage.list_docs(_STARTS):
+            for spec in doc.get("starts", ()):
+                if spec.get("kind") != kind.value or spec.get("name") != name:
+                    continue
+                inputs = self._storable(payload if isinstance(payload, Mapping) else {}, "the payload")
+                stored = await self.storage.get_routine(routine_id, doc["version"])
+                rt = await self._create(stored.routine, inputs, start=spec.get("key") or None)
+                started.append(await self._settle_kicked(rt))
+                if first_only:
+                    return started
+                break
+        return started
 
     async def _resolve_many(self, waits: Iterable[Wait], payload: Any) -> list[Run]:
         payload = self._storable(payload, "the payload")

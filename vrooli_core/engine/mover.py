@@ -158,6 +158,9 @@ class RunMover:
         )
         if emit.kind is WaitKind.MESSAGE:
             waits = waits[:1]
+        if not waits or emit.kind is WaitKind.SIGNAL:
+            # Routines with a matching message or signal start get a new run.
+            await self._start_by(emit.kind, emit.name, emit.payload, first_only=emit.kind is WaitKind.MESSAGE and not waits)
         for wait in waits:
             target = await self._runtime(wait.run_id)
             if wait.id in target.state.waits and not target.state.status.finished:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from vrooli_core.model import NOTHING, Decision, Graph, IOMapping, Outcome, RoutineSource, Token, Wait
+from vrooli_core.model import NOTHING, Decision, Graph, IOMapping, Outcome, RoutineSource, Token, Wait, WaitSpec
 
 if TYPE_CHECKING:
     from vrooli_core.execution.strategy import StepContext
@@ -19,7 +19,7 @@ class RunView:
     registered waits. It reflects the run as it is when the navigator is called; navigators must not
     keep it (or anything else about a run) between calls."""
 
-    __slots__ = ("now", "routine_id", "run_id", "state", "tokens", "variables", "waits")
+    __slots__ = ("now", "routine_id", "run_id", "start", "state", "tokens", "variables", "waits")
 
     def __init__(
         self,
@@ -38,6 +38,8 @@ class RunView:
         self.waits: Mapping[str, Wait] = MappingProxyType(waits)
         #: The engine clock's time of this question (absolute timer due times are computed from it).
         self.now = 0.0
+        #: The key of the start trigger (see ``Navigator.starts``) that created the run, if any.
+        self.start: str | None = None
 
     def tokens_at(self, location: str) -> list[Token]:
         return [t for t in self.tokens.values() if t.location == location]
@@ -87,6 +89,12 @@ class Navigator(abc.ABC):
     def on_event(self, graph: Graph, view: RunView, wait: Wait, outcome: Outcome) -> Decision:
         """A non-blocking wait (a boundary event attached to a running token) resolved."""
         return NOTHING
+
+    def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
+        """Messages and signals that start a new run of this routine (BPMN message and signal start
+        events), as MESSAGE/SIGNAL wait specs whose ``key`` names the start. When one arrives and no
+        run waits for it, the engine starts a run with the payload as inputs and ``view.start`` set."""
+        return ()
 
     def condition_met(self, graph: Graph, view: RunView, wait: Wait) -> bool:
         """Whether a CONDITION wait's condition holds now (asked whenever the run's variables change).

@@ -70,6 +70,7 @@ class RunRuntime:
         self.graph = graph
         self.nav = nav
         self.view = RunView(state.run_id, state.routine.id, state.tokens, state.variables, state.nav, state.waits)
+        self.view.start = state.start
         self.ready: deque[str] = deque()
         #: token id -> cancel scope of its step in flight
         self.running: dict[str, anyio.CancelScope] = {}

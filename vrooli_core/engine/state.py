@@ -66,6 +66,7 @@ class RunState:
     parent_run_id: str | None = None
     parent_token: str | None = None
     labels: dict[str, str] = attrs.Factory(dict)
+    start: str | None = None
     status: RunStatus = RunStatus.RUNNING
     tokens: dict[str, Token] = attrs.Factory(dict)
     variables: dict[str, Any] = attrs.Factory(dict)
@@ -98,6 +99,7 @@ class RunState:
             labels=dict(ev.labels),
             variables=dict(ev.inputs),
             updated_at=at,
+            start=ev.start,
         )
 
     def ready_tokens(self) -> list[str]:

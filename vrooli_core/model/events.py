@@ -60,6 +60,8 @@ class RunCreated:
     parent_run_id: str | None = None
     parent_token: str | None = None
     labels: Mapping[str, str] = EMPTY
+    #: The start trigger that created the run (a message or signal start event's key), if any.
+    start: str | None = None
 
 
 @event_type("run.decided")

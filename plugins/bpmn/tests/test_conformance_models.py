@@ -76,8 +76,6 @@ REFUSED = {
     "B.2.0": "multi-instance needs a loopCardinality or an input collection",
     "C.3.0": "unsupported XPath expression",
     "C.6.0": "compensation events are not supported yet",
-    "C.9.0": "'some' expressions are not supported",
-    "C.9.2": "unexpected 'join'",
 }
 
 

@@ -383,3 +383,30 @@ async def test_a_fork_wired_straight_into_a_join_fires_once(host, store):
         events = await engine.history(run.id)
     assert run.status is RunStatus.COMPLETED
     assert completed_steps(events) == ["after"]
+
+
+async def test_message_and_signal_start_events_create_runs(host, store):
+    orders = model(
+        '<startEvent id="placed"><messageEventDefinition messageRef="m"/></startEvent>'
+        '<serviceTask id="t" vrooli:tool="double"/><endEvent id="e"/>' + chain("placed", "t", "e"),
+        process="orders", extra='<message id="m" name="order placed"/>',
+    )
+    alarms = model(
+        '<startEvent id="alarm"><signalEventDefinition signalRef="sg"/></startEvent><task id="evacuate"/><endEvent id="e"/>'
+        + chain("alarm", "evacuate", "e"),
+        process="alarms", extra='<signal id="sg" name="fire"/>',
+    )
+    thrower = model(
+        '<startEvent id="s"/><endEvent id="e"><signalEventDefinition signalRef="sg"/></endEvent>' + chain("s", "e"),
+        process="thrower", extra='<signal id="sg" name="fire"/>',
+    )
+    async with Engine.open(store, host=host, tools=[double]) as engine:
+        await engine.load(source(orders, "orders"))
+        await engine.load(source(alarms, "alarms"))
+        [run] = await engine.send_message("order placed", {"x": 5})
+        assert run.routine.id == "orders" and run.status is RunStatus.COMPLETED and run.outputs["x"] == 10
+        [alarm] = await engine.send_signal("fire")
+        assert alarm.routine.id == "alarms" and alarm.status is RunStatus.COMPLETED
+        await engine.run(source(thrower, "thrower"))  # a thrown signal starts one more alarm run
+        assert len(await engine.list_runs(routine_id="alarms")) == 2
+        assert await engine.send_message("nobody listens") == []

@@ -129,12 +129,29 @@ class BpmnNavigator(Navigator):
         )
         return Graph(routine, steps, data=compiled, warnings=tuple(warnings) + tuple(_lint(compiled)))
 
+    def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
+        """The main process's message and signal start events: each starts a new run when it fires."""
+        compiled: Compiled = graph.data
+        process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
+        found = []
+        for sid in process.starts:
+            for ev in process.nodes[sid].events:
+                if ev.trigger in (Trigger.MESSAGE, Trigger.SIGNAL):
+                    kind = WaitKind.MESSAGE if ev.trigger is Trigger.MESSAGE else WaitKind.SIGNAL
+                    found.append(WaitSpec(kind, name=ev.name or sid, key=sid))
+        return tuple(found)
+
     def start(self, graph: Graph, view: RunView) -> Decision:
         compiled: Compiled = graph.data
         process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
         move = Move(compiled, view)
         try:
             move.open_hosts(process, None, None)
+            if view.start is not None and view.start in process.nodes:
+                # Started by a message or signal: only that start event fires.
+                move.follow(process.nodes[view.start].outgoing, process, None)
+                move.settle(compiled.process_of)
+                return move.decision()
             for sid in process.starts:
                 start = process.nodes[sid]
                 if start.events:
