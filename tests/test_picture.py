@@ -215,6 +215,22 @@ def test_layout_layers_branches_and_breaks_cycles() -> None:
     assert layout(loop)["a"][0] < layout(loop)["b"][0]
 
 
+def test_layout_leaves_room_for_labels_under_events() -> None:
+    long = "a label long enough to need three lines of text"
+    picture = Picture(
+        (PictureNode("g", "", "gateway"), PictureNode("a", long, "end"), PictureNode("b", long, "end")),
+        (PictureEdge("1", "g", "a"), PictureEdge("2", "g", "b")),
+    )
+    boxes = layout(picture)
+    (xa, ya, _, ha), (xb, yb, _, _) = sorted((boxes["a"], boxes["b"]), key=lambda b: b[1])
+    assert xa == xb
+    assert yb - (ya + ha) >= 3 * 14  # the upper one's three label lines fit between them
+    # The text is wider than the circle: the next column starts after the text.
+    follow = Picture((*picture.nodes, PictureNode("c", "C", "task")), (*picture.edges, PictureEdge("3", "a", "c")))
+    boxes = layout(follow)
+    assert boxes["c"][0] - (boxes["a"][0] + boxes["a"][2] / 2) > 7 * 22 / 2
+
+
 def test_layout_puts_content_inside_its_container() -> None:
     boxes = layout(DEMO)
     sx, sy, sw, sh = boxes["sub"]

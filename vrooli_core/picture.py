@@ -40,8 +40,15 @@ class PictureNode:
     detail: str = ""
 
     @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """``(x, y, width, height)`` when all four are known, else ``None``."""
+        if self.x is None or self.y is None or self.width is None or self.height is None:
+            return None
+        return self.x, self.y, self.width, self.height
+
+    @property
     def has_bounds(self) -> bool:
-        return None not in (self.x, self.y, self.width, self.height)
+        return self.bounds is not None
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ import attrs
 
 from vrooli_core.picture import Picture, PictureNode, children_of
 
-__all__ = ["Box", "layout", "place_missing", "top_down"]
+__all__ = ["Box", "layout", "place_missing", "top_down", "wrap"]
 
 #: x, y, width, height
 Box = tuple[float, float, float, float]
@@ -24,7 +24,12 @@ Point = tuple[float, float]
 
 SIZES = {"start": (36.0, 36.0), "end": (36.0, 36.0), "event": (36.0, 36.0), "gateway": (50.0, 50.0)}
 TASK = (120.0, 64.0)
-_H_GAP, _V_GAP, _PAD, _PAD_TOP = 50.0, 30.0, 20.0, 30.0
+#: Shapes whose label is written under them, and the text metrics assumed for 12px sans-serif.
+LABEL_BELOW = frozenset({"start", "end", "event", "gateway"})
+CHAR_WIDTH, LINE_HEIGHT = 7.2, 14.0
+#: The gap between columns; edges bend halfway through it.
+H_GAP = 50.0
+_V_GAP, _PAD, _PAD_TOP = 30.0, 20.0, 30.0
 
 
 def layout(picture: Picture) -> dict[str, Box]:
@@ -51,6 +56,9 @@ def layout(picture: Picture) -> dict[str, Box]:
             a, b = parent_of[a], parent_of[b]  # type: ignore[assignment]
         scope_edges.setdefault(parent_of[a], []).append((a, b))
     sizes: dict[str, tuple[float, float]] = {}
+    #: The room a node takes in its column (its shape and a label under it), and the shape's offset in it.
+    room: dict[str, tuple[float, float]] = {}
+    shift: dict[str, Point] = {}
     local: dict[str, Point] = {}
     scopes: list[str | None] = [n.id for n in reversed(order) if children.get(n.id)]
     for scope in [*scopes, None]:
@@ -58,9 +66,10 @@ def layout(picture: Picture) -> dict[str, Box]:
         for node in children.get(scope, []):
             if node.id not in sizes:
                 sizes[node.id] = SIZES.get(node.kind, TASK)
-        placed, (w, h) = _layered(members, scope_edges.get(scope, []), sizes)
+            room[node.id], shift[node.id] = _room(node, sizes[node.id])
+        placed, (w, h) = _layered(members, scope_edges.get(scope, []), room)
         dx, dy = (_PAD, _PAD_TOP) if scope is not None else (0.0, 0.0)
-        local.update({nid: (px + dx, py + dy) for nid, (px, py) in placed.items()})
+        local.update({nid: (px + dx + shift[nid][0], py + dy + shift[nid][1]) for nid, (px, py) in placed.items()})
         if scope is not None:
             sizes[scope] = (max(w + 2 * _PAD, TASK[0]), h + _PAD + _PAD_TOP)
     boxes: dict[str, Box] = {}
@@ -71,6 +80,33 @@ def layout(picture: Picture) -> dict[str, Box]:
             px, py = px + boxes[parent][0], py + boxes[parent][1]
         boxes[node.id] = (px, py, *sizes[node.id])
     return boxes
+
+
+def _room(node: PictureNode, size: tuple[float, float]) -> tuple[tuple[float, float], Point]:
+    """Events and gateways carry their label underneath: they take its width, and its height below
+    and above them (so that the shape stays in the middle, level with its neighbours)."""
+    w, h = size
+    if node.kind not in LABEL_BELOW or not node.label:
+        return size, (0.0, 0.0)
+    lines = wrap(node.label, 22)
+    width = max(w, CHAR_WIDTH * max(len(line) for line in lines))
+    below = LINE_HEIGHT * len(lines) + 4
+    return (width, h + 2 * below), ((width - w) / 2, below)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most ``width`` characters (a longer word gets a line of its own)."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return lines
 
 
 def top_down(children: Mapping[str | None, list[PictureNode]]) -> list[PictureNode]:
@@ -135,31 +171,27 @@ def _layered(
     for column, col_w, col_h in zip(columns, widths, heights, strict=True):
         y = (total_h - col_h) / 2
         for i in column:
-            w, h = sizes[ids[i]]
-            placed[ids[i]] = (x + (col_w - w) / 2, y)
-            y += h + _V_GAP
-        x += col_w + _H_GAP
-    return placed, (max(x - _H_GAP, 0.0), total_h)
+            placed[ids[i]] = (x, y)  # left-aligned: the gap before a column is free for bends
+            y += sizes[ids[i]][1] + _V_GAP
+        x += col_w + H_GAP
+    return placed, (max(x - H_GAP, 0.0), total_h)
 
 
 def place_missing(picture: Picture, *, gap: float = 60.0) -> Picture:
     """``picture`` with every node that lacks bounds laid out automatically, as one block below the
     nodes that have them (a process the source's diagram does not show, say). Unchanged when no
     node, or every node, has bounds."""
+    given = [b for b in (n.bounds for n in picture.nodes) if b is not None]
     missing = [n for n in picture.nodes if not n.has_bounds]
-    placed = [n for n in picture.nodes if n.has_bounds]
-    if not missing or not placed:
+    if not missing or not given:
         return picture
     ids = {n.id for n in missing}
     boxes = layout(Picture(tuple(missing), tuple(e for e in picture.edges if e.source in ids and e.target in ids)))
-    left = min(n.x for n in placed)  # type: ignore[type-var]
-    top = max(n.y + n.height for n in placed) + gap  # type: ignore[operator]
-    moved = {
-        nid: (left + x, top + y, w, h) for nid, (x, y, w, h) in boxes.items()
-    }
+    left = min(x for x, _, _, _ in given)
+    top = max(y + h for _, y, _, h in given) + gap
     nodes = tuple(
-        attrs.evolve(n, x=moved[n.id][0], y=moved[n.id][1], width=moved[n.id][2], height=moved[n.id][3])
-        if n.id in moved else n
+        attrs.evolve(n, x=left + boxes[n.id][0], y=top + boxes[n.id][1], width=boxes[n.id][2], height=boxes[n.id][3])
+        if n.id in boxes else n
         for n in picture.nodes
     )
     return attrs.evolve(picture, nodes=nodes)

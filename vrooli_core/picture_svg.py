@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
+from itertools import pairwise
 
 from vrooli_core.picture import VISITED_FILL, VISITED_STROKE, Picture, PictureEdge, PictureNode, children_of, xml_safe
-from vrooli_core.picture_layout import Box, layout, top_down
+from vrooli_core.picture_layout import CHAR_WIDTH, H_GAP, LABEL_BELOW, LINE_HEIGHT, Box, layout, top_down, wrap
 
 Point = tuple[float, float]
 
-_ROUND = {"start", "end", "event"}
+_ROUND = LABEL_BELOW - {"gateway"}
 _MARGIN = 20.0
 
 _STYLE = f"""
@@ -36,8 +37,9 @@ text {{ font-family: sans-serif; font-size: 12px; fill: #222; }}
 def render(picture: Picture, visited: Mapping[str, int]) -> str:
     """The SVG document: the picture's own bounds when every node has them, else :func:`layout`."""
     nodes = list({n.id: n for n in picture.nodes}.values())
-    own = bool(nodes) and all(n.has_bounds for n in nodes)
-    boxes = {n.id: (n.x, n.y, n.width, n.height) for n in nodes} if own else layout(picture)
+    given = {n.id: n.bounds for n in nodes}
+    own = bool(nodes) and None not in given.values()
+    boxes: dict[str, Box] = {k: b for k, b in given.items() if b is not None} if own else layout(picture)
     routes = {
         e.id: _route(e, boxes, own) for e in picture.edges
         if e.source in boxes and e.target in boxes and not (own and e.kind == "attached")
@@ -48,7 +50,7 @@ def render(picture: Picture, visited: Mapping[str, int]) -> str:
     ys = [p[1] for r in routes.values() for p in r]
     for node in nodes:  # labels under events and gateways may be wider than their shape
         x, y, w, h = boxes[node.id]
-        spread = max(w, 7.2 * max((len(line) for line in _wrap(node.label, 22)), default=0)) / 2
+        spread = max(w, CHAR_WIDTH * max((len(line) for line in wrap(node.label, 22)), default=0)) / 2
         xs += (x + w / 2 - spread, x + w / 2 + spread)
         ys += (y, y + h + 40)
     if picture.title:  # the title is written from the left edge: make room for all of it
@@ -77,7 +79,9 @@ def render(picture: Picture, visited: Mapping[str, int]) -> str:
             out.append(_node(node, boxes[node.id], visited.get(node.id, 0), container=False))
     for eid, points in routes.items():
         if edges[eid].label:
-            (x1, y1), (x2, y2) = points[(len(points) - 1) // 2], points[len(points) // 2]
+            # Near the source (where a gateway's conditions belong), unless the first segment is too short.
+            segments = list(pairwise(points))
+            (x1, y1), (x2, y2) = segments[0] if _length(segments[0]) >= 40 else max(segments, key=_length)
             out.append(f'<text class="edge-label" x="{_n((x1 + x2) / 2)}" y="{_n((y1 + y2) / 2 - 4)}">{_esc(edges[eid].label)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -109,10 +113,10 @@ def _node(node: PictureNode, box: Box, count: int, *, container: bool) -> str:
         parts.append(f'<text class="detail" x="{_n(cx)}" y="{_n(cy + 6)}">{_esc(node.detail)}</text>')
     if container:
         parts.append(_text([node.label], x + 8, y + 16, anchor="start"))
-    elif node.kind in _ROUND or node.kind == "gateway":
-        parts.append(_text(_wrap(node.label, 22), cx, y + h + 14))
+    elif node.kind in LABEL_BELOW:
+        parts.append(_text(wrap(node.label, 22), cx, y + h + LINE_HEIGHT))
     else:
-        lines = _wrap(node.label, max(6, int(w / 7.5)))[:4]
+        lines = wrap(node.label, max(6, int(w / 7.5)))[:4]
         parts.append(_text(lines, cx, cy - 7 * (len(lines) - 1) + 4))
     parts.append("</g>")
     if count:
@@ -129,23 +133,8 @@ def _text(lines: list[str], x: float, y: float, *, anchor: str = "middle") -> st
     lines = [line for line in lines if line]
     if not lines:
         return ""
-    spans = "".join(f'<tspan x="{_n(x)}" dy="{0 if i == 0 else 14}">{_esc(line)}</tspan>' for i, line in enumerate(lines))
+    spans = "".join(f'<tspan x="{_n(x)}" dy="{0 if i == 0 else _n(LINE_HEIGHT)}">{_esc(line)}</tspan>' for i, line in enumerate(lines))
     return f'<text class="label" x="{_n(x)}" y="{_n(y)}" style="text-anchor: {anchor}">{spans}</text>'
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """Words into lines of at most ``width`` characters (a longer word gets a line of its own)."""
-    lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        line = ""
-        for word in paragraph.split():
-            if line and len(line) + 1 + len(word) > width:
-                lines.append(line)
-                line = word
-            else:
-                line = f"{line} {word}" if line else word
-        lines.append(line)
-    return lines
 
 
 def _route(edge: PictureEdge, boxes: Mapping[str, Box], own: bool) -> list[Point]:
@@ -160,12 +149,17 @@ def _route(edge: PictureEdge, boxes: Mapping[str, Box], own: bool) -> list[Point
         x, y, w, h = s
         return [(x + w, scy), (x + w + 15, scy), (x + w + 15, y + h + 15), (scx, y + h + 15), (scx, y + h)]
     if t[0] > s[0] + s[2]:  # forward: leave on the right, enter on the left, with one bend
-        mid = (s[0] + s[2] + t[0]) / 2
+        mid = max(t[0] - H_GAP / 2, (s[0] + s[2] + t[0]) / 2)
         if abs(scy - tcy) < 0.5:
             return [(s[0] + s[2], scy), (t[0], tcy)]
         return [(s[0] + s[2], scy), (mid, scy), (mid, tcy), (t[0], tcy)]
     below = max(s[1] + s[3], t[1] + t[3]) + 20  # backward: go round underneath
     return [(scx, s[1] + s[3]), (scx, below), (tcx, below), (tcx, t[1] + t[3])]
+
+
+def _length(segment: tuple[Point, Point]) -> float:
+    (x1, y1), (x2, y2) = segment
+    return abs(x2 - x1) + abs(y2 - y1)
 
 
 def _centre(box: Box) -> Point:

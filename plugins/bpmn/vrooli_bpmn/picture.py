@@ -78,7 +78,7 @@ def picture_of_definitions(defs: Definitions, *, title: str = "", warnings: tupl
             known.add(node.id)
             nodes.append(_node(node, defs.shapes.get(node.id)))
             if node.kind is Kind.BOUNDARY and node.attached_to in process.nodes:
-                edges.append(PictureEdge(f"{node.id}~attached", node.attached_to, node.id, kind="attached"))  # type: ignore[arg-type]
+                edges.append(PictureEdge(f"{node.id}~attached", node.attached_to, node.id, kind="attached"))
         for flow in process.flows.values():
             label = flow.name
             if not label and flow.condition is not None:
