@@ -37,9 +37,9 @@ def graph(file: Path, fmt: str | None, kind: str | None, output: Path | None) ->
     A file that does not load for running is still drawn when its navigator can read it leniently
     (a BPMN model with unsupported elements, say); the reason it cannot run is printed as a warning.
     """
-    from vrooli_core.engine.engine import _as_source
+    from vrooli_core.engine import read_source
 
-    source = _as_source(file, fmt)
+    source = read_source(file, fmt)
     navigator = _navigator(source)
     emit(draw(navigator, source), kind, output)
 

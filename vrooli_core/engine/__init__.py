@@ -1,8 +1,8 @@
 """Tier 2: the run state machine."""
 
-from vrooli_core.engine.engine import Engine, open_storage
+from vrooli_core.engine.engine import Engine, open_storage, read_source
 from vrooli_core.engine.navigator import Navigator, RunView
 from vrooli_core.engine.paths import PathPolicy, PathSelector
 from vrooli_core.engine.sync import SyncEngine
 
-__all__ = ["Engine", "Navigator", "PathPolicy", "PathSelector", "RunView", "SyncEngine", "open_storage"]
+__all__ = ["Engine", "Navigator", "PathPolicy", "PathSelector", "RunView", "SyncEngine", "open_storage", "read_source"]

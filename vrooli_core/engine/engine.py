@@ -160,7 +160,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
 
     def parse(self, source: RoutineLike, *, format: str | None = None) -> tuple[Navigator, Graph, RoutineSource]:
         """Parse a routine (a path, a :class:`RoutineSource`, or routine text with ``format``)."""
-        src = _as_source(source, format)
+        src = read_source(source, format)
         if src.format:
             nav = self.navigator(src.format)
         else:
@@ -526,7 +526,9 @@ def open_storage(host: PluginHost, url: str, converter: cattrs.Converter) -> Sto
     raise ConfigError(f"no storage backend for {url!r} (schemes: {', '.join(known)}); install vrooli-sqlalchemy for sqlite:// and postgresql://")
 
 
-def _as_source(source: RoutineLike, format: str | None) -> RoutineSource:
+def read_source(source: RoutineLike, format: str | None = None) -> RoutineSource:
+    """A routine as a :class:`RoutineSource`: a path is read (UTF-8, else byte for byte as latin-1,
+    so a navigator can recover the exact bytes); routine text needs its ``format``."""
     if isinstance(source, RoutineSource):
         return attrs.evolve(source, format=format) if format else source
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096 and Path(source).is_file()):
@@ -575,3 +577,4 @@ def _check_task_answer(wait: Wait, output: Any) -> Any:
         if errors:
             raise RunError(f"task {wait.id}: answer does not match its form: " + "; ".join(e.message for e in errors), run_id=wait.run_id, code="invalid_answer")
     return output
+

@@ -29,9 +29,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def _source(path: Path) -> RoutineSource:
-    from vrooli_core.engine.engine import _as_source
+    from vrooli_core.engine import read_source
 
-    return _as_source(path, None)
+    return read_source(path, None)
 
 
 def _readme_counts() -> dict[str, dict[str, int]]:

@@ -109,9 +109,9 @@ def test_iso_8859_1_files_keep_their_characters(tmp_path):
     text = model('<startEvent id="s" name="Départ"/><endEvent id="e"/>' + chain("s", "e")).replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
     path = tmp_path / "latin.bpmn"
     path.write_bytes(text.encode("latin-1"))
-    from vrooli_core.engine.engine import _as_source
+    from vrooli_core.engine import read_source
 
-    defs = BpmnNavigator().load(_as_source(path, None)).data.defs
+    defs = BpmnNavigator().load(read_source(path, None)).data.defs
     assert defs.processes["p"].nodes["s"].name == "Départ"
 
 

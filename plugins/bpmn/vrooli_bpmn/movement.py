@@ -224,43 +224,105 @@ class Move:
         """Record an arrival; True when the join fires (the arriving token is then not parked)."""
         if len(node.incoming) < 2:
             return True
+        if strict:
+            return self._parallel_arrival(node, via or "", scope, dead=False)
         key = f"j:{scope}:{node.id}"
         arrived: dict[str, int] = dict(self.get(key, {}))
         arrived[via or ""] = arrived.get(via or "", 0) + 1
-        dead_key = f"d:{scope}:{node.id}"
-        dead: dict[str, int] = dict(self.get(dead_key, {})) if strict and self.c.dpe(process) else {}
-        if strict:
-            fires = all(arrived.get(f, 0) + dead.get(f, 0) > 0 for f in node.incoming)
-        else:
-            fires = not self._can_still_arrive(process, node, scope)
-        if not fires:
+        if self._can_still_arrive(process, node, scope):
             self.put(key, arrived)
-            self.spawn(node.id, scope, data={"via": via}, waits=[WaitSpec(WaitKind.INTERNAL, key=f"join:{node.id}")])
+            self._park(node, via, scope)
+            pending = self.get(f"oj:{scope}", [])
+            if node.id not in pending:
+                self.put(f"oj:{scope}", [*pending, node.id])
             return False
         # Fire: the current arrival passes; one parked token per other arrived flow is consumed.
         arrived[via or ""] -= 1
-        needed = node.incoming if strict else [f for f, n in arrived.items() if n > 0]
-        for flow in needed:
-            if flow == via:
-                continue
-            if arrived.get(flow, 0) <= 0:
-                if dead.get(flow, 0) > 0:  # DPE: a discard stands in for this flow's token
-                    dead[flow] -= 1
-                continue
-            self._unpark(node, scope, flow)
-            arrived[flow] -= 1
-        if dead:
-            dead = {f: n for f, n in dead.items() if n > 0}
-            if dead:
-                self.put(dead_key, dead)
-            else:
-                self.drop(dead_key)
-        arrived = {f: n for f, n in arrived.items() if n > 0}
-        if arrived:
-            self.put(key, arrived)
-        else:
-            self.drop(key)
+        parked = self._parked(node, scope)
+        for flow, count in arrived.items():
+            if flow != via:
+                for _ in range(count):
+                    self._withdraw(parked, flow)
+        self.drop(key)
+        self._or_join_done(node.id, scope)
         return True
+
+    def _or_join_done(self, gateway: str, scope: str | None) -> None:
+        left = [g for g in self.get(f"oj:{scope}", []) if g != gateway]
+        if left:
+            self.put(f"oj:{scope}", left)
+        else:
+            self.drop(f"oj:{scope}")
+
+    def _park(self, node: Node, via: str | None, scope: str | None) -> None:
+        self.spawn(node.id, scope, data={"via": via}, waits=[WaitSpec(WaitKind.INTERNAL, key=f"join:{node.id}")])
+
+    def _parallel_arrival(self, node: Node, via: str, scope: str | None, *, dead: bool) -> bool | None:
+        """A token (or, with DPE, a discard) reaches a parallel join, in O(1): one counter per incoming
+        flow and a count of the flows that have something. When every flow has, the join fires,
+        consuming one arrival per flow in one pass. Returns whether it fired; for a discard, ``None``
+        (it waits), ``True`` (fires for real) or ``False`` (everything was discards: pass one on)."""
+        base = f"{scope}:{node.id}"
+        real_key, dead_key, satisfied_key = f"j:{base}:{via}", f"d:{base}:{via}", f"js:{base}"
+        real, gone_dead = self.get(real_key, 0), self.get(dead_key, 0)
+        satisfied = self.get(satisfied_key, 0) + (1 if real + gone_dead == 0 else 0)
+        if satisfied < len(node.incoming):
+            self.put(satisfied_key, satisfied)
+            if dead:
+                self.put(dead_key, gone_dead + 1)
+                return None
+            self.put(real_key, real + 1)
+            self._park(node, via, scope)
+            return False
+        # Fire: the arrival in hand covers its own flow; take one from every other flow.
+        parked = self._parked(node, scope)
+        any_real = not dead
+        satisfied = 0
+        for flow in node.incoming:
+            fr, fd = self.get(f"j:{base}:{flow}", 0), self.get(f"d:{base}:{flow}", 0)
+            if flow != via:
+                if fr > 0:
+                    self._withdraw(parked, flow)
+                    fr -= 1
+                    any_real = True
+                else:
+                    fd -= 1
+            for key, value in ((f"j:{base}:{flow}", fr), (f"d:{base}:{flow}", fd)):
+                if value > 0:
+                    self.put(key, value)
+                else:
+                    self.drop(key)
+            satisfied += 1 if fr + fd > 0 else 0
+        if satisfied:
+            self.put(satisfied_key, satisfied)
+        else:
+            self.drop(satisfied_key)
+        return any_real if dead else True
+
+    def _parked(self, node: Node, scope: str | None) -> dict[str, list[Any]]:
+        """Tokens parked at a join by the flow they came by: this decision's (as indexes into
+        ``create``) and live ones. Built once per firing, so firing is O(incoming)."""
+        found: dict[str, list[Any]] = {}
+        for i, nt in enumerate(self.create):
+            if nt is not None and nt.location == node.id and nt.scope == scope:
+                found.setdefault(nt.data.get("via"), []).append(i)
+        for token in self.view.tokens.values():
+            if token.location == node.id and token.scope == scope and token.id not in self.gone:
+                found.setdefault(token.data.get("via"), []).append(token)
+        return found
+
+    def _withdraw(self, parked: dict[str, list[Any]], flow: str) -> None:
+        waiting = parked.get(flow)
+        if not waiting:
+            return
+        item = waiting.pop(0)
+        if isinstance(item, int):
+            nt = self.create[item]
+            self.create[item] = None
+            if nt is not None:
+                self._count(nt.scope, -1)
+        else:
+            self.kill(item)
 
     def discard(self, flows: list[str], process: Process, scope: str | None) -> None:
         """Dead-path elimination: send a discard down each untaken flow until a join counts it (a no-op
@@ -286,43 +348,11 @@ class Move:
 
     def _dead_arrival(self, process: Process, node: Node, via: str, scope: str | None) -> bool | None:
         """A discard reaches a join: ``None`` (it waits), ``True`` (fires for real), ``False`` (passes the discard on)."""
-        real_key, dead_key = f"j:{scope}:{node.id}", f"d:{scope}:{node.id}"
-        real: dict[str, int] = dict(self.get(real_key, {}))
         if node.kind is Kind.INCLUSIVE:
             # An OR-join needs no discards; only a wholly dead region passes one on.
+            real: dict[str, int] = dict(self.get(f"j:{scope}:{node.id}", {}))
             return None if any(real.values()) or self._can_still_arrive(process, node, scope) else False
-        dead: dict[str, int] = dict(self.get(dead_key, {}))
-        dead[via] = dead.get(via, 0) + 1
-        if not all(real.get(f, 0) + dead.get(f, 0) > 0 for f in node.incoming):
-            self.put(dead_key, dead)
-            return None
-        any_real = False
-        for flow in node.incoming:
-            if real.get(flow, 0) > 0:
-                self._unpark(node, scope, flow)
-                real[flow] -= 1
-                any_real = True
-            else:
-                dead[flow] -= 1
-        for key, counts in ((real_key, real), (dead_key, dead)):
-            left = {f: n for f, n in counts.items() if n > 0}
-            if left:
-                self.put(key, left)
-            else:
-                self.drop(key)
-        return any_real
-
-    def _unpark(self, node: Node, scope: str | None, flow: str) -> None:
-        """Withdraw one token parked at a join for ``flow``: made by this decision, or already live."""
-        for i, nt in enumerate(self.create):
-            if nt is not None and nt.location == node.id and nt.scope == scope and nt.data.get("via") == flow:
-                self.create[i] = None
-                self._count(scope, -1)
-                return
-        for token in self.view.tokens.values():
-            if token.location == node.id and token.scope == scope and token.data.get("via") == flow and token.id not in self.gone:
-                self.kill(token)
-                return
+        return self._parallel_arrival(node, via, scope, dead=True)
 
     def _can_still_arrive(self, process: Process, node: Node, scope: str | None) -> bool:
         """OR-join: is there a live token in the scope (not parked here) from which ``node`` is reachable?"""
@@ -335,18 +365,22 @@ class Move:
         return any(nt is not None and nt.scope == scope and nt.location in upstream for nt in self.create)
 
     def recheck_or_joins(self, process: Process, scope: str | None) -> None:
-        """After tokens left a scope, an inclusive join there may no longer wait for anything."""
-        prefix = f"j:{scope}:"
-        for key in [k for k in (*self.view.state, *self.state) if k.startswith(prefix)]:
-            gateway = process.nodes.get(key[len(prefix) :])
-            if gateway is None or gateway.kind is not Kind.INCLUSIVE or not self.get(key):
+        """After tokens left a scope, an inclusive join there may no longer wait for anything. Only the
+        joins listed as waiting in the scope (``oj:<scope>``) are looked at: O(1) when there are none."""
+        for gateway_id in list(self.get(f"oj:{scope}", [])):
+            key = f"j:{scope}:{gateway_id}"
+            gateway = process.nodes.get(gateway_id)
+            if gateway is None or not self.get(key):
+                self._or_join_done(gateway_id, scope)
                 continue
             if self._can_still_arrive(process, gateway, scope):
                 continue
+            parked = self._parked(gateway, scope)
             for flow, count in dict(self.get(key)).items():
                 for _ in range(count):
-                    self._unpark(gateway, scope, flow)
+                    self._withdraw(parked, flow)
             self.drop(key)
+            self._or_join_done(gateway_id, scope)
             self.follow(self._inclusive(process, gateway), process, scope)
 
     # -- events -----------------------------------------------------------------------------------
