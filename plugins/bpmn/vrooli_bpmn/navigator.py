@@ -253,13 +253,7 @@ def _event_subprocess(compiled: Compiled, view: RunView, host: Token, wait: Wait
         next_due = None
         if wait.spec.kind is WaitKind.TIMER:
             start = compiled.process_of(host.location).nodes[host.data["host"]]
-            timer = next((e.timer for e in start.events if e.trigger is Trigger.TIMER), None)
-            if timer is not None and timer.kind == "cycle":
-                key = f"fired:{host.id}"
-                fired = move.get(key, 0) + 1
-                move.put(key, fired)
-                due = outcome.output.get("due") if isinstance(outcome.output, Mapping) else None
-                next_due = timer.next_due(float(due if due is not None else view.now), fired, move.names())
+            next_due = _next_cycle_due(move, start, f"fired:{host.id}", outcome)
         move.trigger_event_subprocess(host, wait.spec, next_due)
         move.settle(compiled.process_of)
     except BpmnError as exc:
@@ -287,16 +281,21 @@ def _merge_payload(move: Move, outcome: Outcome) -> None:
 
 
 def _repeat_timer(move: Move, boundary: Node, wait: Wait, outcome: Outcome) -> None:
-    timer = next((e.timer for e in boundary.events if e.trigger is Trigger.TIMER), None)
-    if timer is None or timer.kind != "cycle":
-        return
-    key = f"fired:{wait.token}:{boundary.id}"
-    fired = move.get(key, 0) + 1
-    move.put(key, fired)
-    due = outcome.output.get("due") if isinstance(outcome.output, Mapping) else None
-    nxt = timer.next_due(float(due if due is not None else move.view.now), fired, move.names())
+    nxt = _next_cycle_due(move, boundary, f"fired:{wait.token}:{boundary.id}", outcome)
     if nxt is not None:
         move.waits.append(WaitSpec(WaitKind.TIMER, key=wait.spec.key, blocking=False, due=nxt, token=wait.token))
+
+
+def _next_cycle_due(move: Move, event: Node, counter: str, outcome: Outcome) -> float | None:
+    """When a timer cycle on ``event`` fires next (``None``: not a cycle, or it is exhausted); the
+    firings so far are counted in the navigator state under ``counter``."""
+    timer = next((e.timer for e in event.events if e.trigger is Trigger.TIMER), None)
+    if timer is None or timer.kind != "cycle":
+        return None
+    fired = move.get(counter, 0) + 1
+    move.put(counter, fired)
+    due = outcome.output.get("due") if isinstance(outcome.output, Mapping) else None
+    return timer.next_due(float(due if due is not None else move.view.now), fired, move.names())
 
 
 def _step(defs: Definitions, node: Node, warnings: list[RoutineWarning]) -> StepDef | None:
