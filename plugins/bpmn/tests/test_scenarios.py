@@ -410,3 +410,25 @@ async def test_message_and_signal_start_events_create_runs(host, store):
         await engine.run(source(thrower, "thrower"))  # a thrown signal starts one more alarm run
         assert len(await engine.list_runs(routine_id="alarms")) == 2
         assert await engine.send_message("nobody listens") == []
+
+
+async def test_zeebe_correlation_keys_and_receive_tasks(host, store):
+    text = model(
+        '<startEvent id="s"/><intermediateCatchEvent id="paid"><messageEventDefinition messageRef="m_paid"/></intermediateCatchEvent>'
+        '<receiveTask id="shipped" messageRef="m_shipped"/><endEvent id="e"/>' + chain("s", "paid", "shipped", "e"),
+        extra=(
+            '<message id="m_paid" name="payment received"><extensionElements>'
+            '<zeebe:subscription correlationKey="= orderId"/></extensionElements></message>'
+            '<message id="m_shipped" name="parcel shipped"><extensionElements>'
+            '<zeebe:subscription correlationKey="= orderId"/></extensionElements></message>'
+        ),
+    )
+    async with Engine.open(store, host=host) as engine:
+        a = await engine.run(source(text), {"orderId": "A-1"})
+        b = await engine.run(source(text), {"orderId": "B-2"})
+        [moved] = await engine.send_message("payment received", {"amount": 10}, correlation="B-2")
+        assert moved.id == b.id and moved.status is RunStatus.WAITING  # now at the receive task
+        assert await engine.send_message("parcel shipped", correlation="A-1") == []  # A still waits to be paid
+        [done] = await engine.send_message("parcel shipped", correlation="B-2")
+        assert done.id == b.id and done.status is RunStatus.COMPLETED and done.outputs["amount"] == 10
+        assert (await engine.get_run(a.id)).status is RunStatus.WAITING

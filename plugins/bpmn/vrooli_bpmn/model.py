@@ -80,6 +80,9 @@ class EventDef:
     condition: Any = None
     #: Compensation: the activity to compensate (``None``: every completed one in scope).
     activity: str | None = None
+    #: Messages: the compiled correlation key (``zeebe:subscription correlationKey``), evaluated when
+    #: the wait is registered; a message then matches only with the same key.
+    correlation: Any = None
 
 
 @attrs.frozen

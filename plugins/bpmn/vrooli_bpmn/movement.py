@@ -387,13 +387,17 @@ class Move:
 
     def _catch_waits(self, process: Process, node: Node, *, blocking: bool, key: str | None = None) -> list[WaitSpec]:
         waits = []
-        if node.kind is Kind.RECEIVE:
-            return [WaitSpec(WaitKind.MESSAGE, name=node.binding.get("message") or node.name or node.id, key=key or node.id, blocking=blocking)]
+        if node.kind is Kind.RECEIVE and not node.events:
+            return [WaitSpec(WaitKind.MESSAGE, name=node.name or node.id, key=key or node.id, blocking=blocking)]
         for ev in node.events:
             kind = _WAIT_KIND.get(ev.trigger)
             if kind is None:
                 continue
-            spec = WaitSpec(kind, name=ev.name or "", key=key or node.id, blocking=blocking)
+            correlation = None
+            if ev.correlation is not None:
+                value = self.evaluate(ev.correlation, node.id)
+                correlation = None if value is None else str(value)
+            spec = WaitSpec(kind, name=ev.name or "", key=key or node.id, blocking=blocking, correlation=correlation)
             if ev.trigger is Trigger.TIMER and ev.timer is not None:
                 try:
                     due = ev.timer.first_due(self.view.now, self.names())

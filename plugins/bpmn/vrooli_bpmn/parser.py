@@ -58,6 +58,8 @@ class Parser:
         self.warnings: list[RoutineWarning] = []
         self.refs: dict[str, tuple[str, Any]] = {}
         self.ids: dict[str, int | None] = {}
+        #: message id -> (correlation key expression, line)
+        self.correlations: dict[str, tuple[str, int | None]] = {}
         self.lanes: dict[str, str] = {}
 
     # -- entry ------------------------------------------------------------------------------------
@@ -112,10 +114,17 @@ class Parser:
             kind = local(el)
             if kind in ("message", "signal"):
                 self.refs[el.get("id")] = (kind, el.get("name") or el.get("id"))
+                subscription = el.find(f"{{{BPMN}}}extensionElements/{{{ZEEBE}}}subscription")
+                if kind == "message" and subscription is not None and subscription.get("correlationKey"):
+                    self.correlations[el.get("id")] = (subscription.get("correlationKey"), subscription.sourceline)
             elif kind == "error":
                 self.refs[el.get("id")] = (kind, el.get("errorCode") or el.get("name") or el.get("id"))
             elif kind == "escalation":
                 self.refs[el.get("id")] = (kind, el.get("escalationCode") or el.get("name") or el.get("id"))
+
+    def _correlation(self, pid: str, message_ref: str | None, element: str | None) -> Any:
+        found = self.correlations.get(message_ref or "")
+        return None if found is None else self._compile_text(pid, found[0], None, element, found[1])
 
     def _ref(self, process: str, el: Any, attr: str, kind: str) -> str | None:
         ref = el.get(attr)
@@ -194,6 +203,10 @@ class Parser:
                 self._problem(process.id, "call activity names no called element", el)
         if kind is Kind.SCRIPT:
             node.script = self._read_script(process, el)
+        if kind is Kind.RECEIVE and el.get("messageRef"):
+            # A receive task waits like a message catch event.
+            name = self._ref(process.id, el, "messageRef", "message")
+            node.events = (EventDef(Trigger.MESSAGE, name=name, correlation=self._correlation(process.id, el.get("messageRef"), node.id)),)
         reason = not_supported(node)
         if reason is not None:
             self._problem(process.id, reason, el)
@@ -215,7 +228,8 @@ class Parser:
     def _read_event(self, process: Process, event: Any, d: Any, trigger: Trigger) -> EventDef:
         pid = process.id
         if trigger is Trigger.MESSAGE:
-            return EventDef(trigger, name=self._ref(pid, d, "messageRef", "message") or event.get("name") or event.get("id"))
+            name = self._ref(pid, d, "messageRef", "message") or event.get("name") or event.get("id")
+            return EventDef(trigger, name=name, correlation=self._correlation(pid, d.get("messageRef"), event.get("id")))
         if trigger is Trigger.SIGNAL:
             return EventDef(trigger, name=self._ref(pid, d, "signalRef", "signal") or event.get("name") or event.get("id"))
         if trigger is Trigger.ERROR:
