@@ -18,23 +18,46 @@ Supported:
   ``x in > 5`` and ranges as values (``[1..3]``, ``(1..3)``, ``]1..3[``);
 - ``and``, ``or`` (three-valued), ``not(x)``, ``+ - * / **``, unary minus, parentheses,
   ``if c then a else b``;
+- iterations: ``for x in list return e`` and ``for i in 1..n return e`` (integer ends, counting
+  down when the first is larger), ``some x in list satisfies c`` and ``every x in list satisfies
+  c``, each with several contexts (``for x in a, y in b return …`` walks every combination; a
+  later context sees the earlier variables). Like ``if``, an iteration extends as far right as it
+  can and needs parentheses inside an operator (``1 + (some x in l satisfies x > 1)``);
 - the built-in functions ``not``, ``is defined``, ``string length``, ``upper case``,
-  ``lower case``, ``contains``, ``starts with``, ``ends with``, ``count``, ``sum``, ``min``,
-  ``max``, ``abs``, ``floor``, ``ceiling``, ``string``, ``number``, ``date`` (a string, a date-time
-  or year, month, day), ``date and time`` (a string or a date) and ``duration``;
+  ``lower case``, ``contains``, ``starts with``, ``ends with``, ``substring`` (start, optional
+  length), ``substring before``, ``substring after``, ``trim``, ``string join`` (list, optional
+  delimiter), ``replace`` (input, pattern, replacement, optional flags), ``matches``, ``split``,
+  ``count``, ``sum``, ``product``, ``mean``, ``min``, ``max``, ``append``, ``concatenate``,
+  ``distinct values``, ``flatten``, ``index of``, ``list contains``, ``sublist`` (start, optional
+  length), ``reverse``, ``abs``, ``floor``, ``ceiling``, ``string``, ``number``, ``date`` (a
+  string, a date-time or year, month, day), ``date and time`` (a string or a date) and
+  ``duration``; :mod:`vrooli_bpmn.feel_builtins` gives their rules (positions, the regular
+  expressions ``replace``/``matches``/``split`` accept, and their limits);
 - comments ``// …`` and ``/* … */``.
 
 Semantics follow FEEL: a wrong type or ``null`` operand gives ``null`` (``1 + null``,
 ``"a" < 1``, ``5 / 0``); ``=``/``!=`` compare ``null`` to ``null`` as equal; ``+`` concatenates two
 strings; an ``if`` with a non-true condition takes ``else``. Conditions that give ``null`` count as
-false (that is the caller's rule).
+false (that is the caller's rule). In a string, a backslash that starts no escape is kept
+(``"\\d+"`` is the three characters of a pattern). An iteration over something that is not a list
+(or a range whose ends are not integers) gives ``null``; ``some`` is true when the condition is
+true for at least one combination and false otherwise (a ``null`` condition is not true), ``every``
+is true when it is true for all (so ``every`` over ``[]`` is true, ``some`` over ``[]`` false);
+``for`` gives the list of its results (``[]`` over ``[]``). ``string join`` skips ``null`` items.
 
 Not supported (a load-time :class:`~vrooli_core.errors.ExpressionError`): names with spaces or
-other characters, ``for``/``some``/``every`` iterations, ``instance of``, user functions and
-function definitions, named arguments, built-ins not listed above, ``time`` values, and
-``now()``/``today()`` (a run's clock is the engine's, never the wall clock). Numbers are Python
-``int``/``float``, not decimal128. Nesting (parentheses, lists, calls, ``if``) is limited to
-:data:`MAX_NESTING` levels so hostile text cannot exhaust the stack.
+other characters, ``instance of``, user functions and function definitions, named arguments,
+built-ins not listed above, ``time`` values, and ``now()``/``today()`` (a run's clock is the
+engine's, never the wall clock). Not supported either, without an error: ``partial`` inside a
+``for`` is an ordinary variable, not the results so far. Numbers are Python ``int``/``float``, not
+decimal128.
+
+Limits: nesting (parentheses, lists, calls, ``if``, iterations, their sources and conditions) is
+limited to :data:`MAX_NESTING` levels so hostile text cannot exhaust the stack. One evaluation may
+bind iteration variables at most :data:`~vrooli_bpmn.feel_compiler.MAX_ITERATIONS` times in all,
+however its iterations nest (``for i in 1..1000, j in 1..1000 …`` reaches it); beyond that, and
+beyond the input length a regular expression may safely run on, evaluation fails with an
+:class:`~vrooli_core.errors.ExpressionError` rather than running unbounded.
 """
 
 from __future__ import annotations
@@ -66,7 +89,9 @@ _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "'": "'", "/": "/"}
 _LITERALS = {"true": True, "false": False, "null": None}
 _RESERVED = {"and", "or", "then", "else", "between", "in", "satisfies", "return", "of"}
-_UNSUPPORTED = {"for", "some", "every", "function", "instance"}
+_ITERATIONS = {"for": "return", "some": "satisfies", "every": "satisfies"}  # keyword -> body keyword
+_KEYWORDS = {*_RESERVED, *_ITERATIONS, *_LITERALS, "if", "not"}  # never a variable an iteration binds
+_UNSUPPORTED = {"function", "instance"}
 _COMPARISON = {"=", "!=", "<", "<=", ">", ">="}
 
 Token = tuple[str, Any, int]  # kind ("num" "str" "name" "op" "end"), value, offset
@@ -132,11 +157,17 @@ def _unescape(match: re.Match[str]) -> str:
     code = match.group(1)
     if code.startswith("u") and len(code) == 5:
         return chr(int(code[1:], 16))
-    return _ESCAPES.get(code, code)
+    # Not an escape sequence: FEEL keeps the backslash, so patterns such as "\s+" reach replace().
+    return _ESCAPES.get(code, "\\" + code)
 
 
-# Built-in names with spaces, as word tuples, longest first so ``date and time`` beats ``date``.
-_MULTIWORD = sorted((tuple(name.split()) for name in [*fb.BUILTINS, *fb.SPECIAL] if " " in name), key=len, reverse=True)
+# Built-in names with spaces as word tuples, by first word, longest first so ``date and time``
+# beats ``date``.
+_MULTIWORD: dict[str, list[tuple[str, ...]]] = {}
+for _words in sorted(
+    (tuple(name.split()) for name in [*fb.BUILTINS, *fb.SPECIAL] if " " in name), key=len, reverse=True
+):
+    _MULTIWORD.setdefault(_words[0], []).append(_words)
 
 
 class _Parser:
@@ -146,6 +177,7 @@ class _Parser:
         self.pos = 0
         self.depth = 0
         self.range_end_depth = -1  # at this depth a '[' closes a range (``[1..5[``), not a filter
+        self.iterates = False  # a for/some/every was parsed: the compiled tree needs a budget
 
     def error(self, message: str, offset: int) -> ExpressionError:
         row = self.text.count("\n", 0, offset)
@@ -184,7 +216,7 @@ class _Parser:
         tree = self.expression()
         if self.peek()[0] != "end":
             raise self.unexpected("expected an operator or the end")
-        return tree
+        return ("budget", tree) if self.iterates else tree
 
     def expression(self) -> Node:
         # Every nested construct comes back through here, so this one counter bounds the parser's,
@@ -200,9 +232,36 @@ class _Parser:
                 then = self.expression()
                 self.expect("else")
                 return ("if", condition, then, self.expression())
+            if self.peek()[0] == "name" and self.peek()[1] in _ITERATIONS:
+                return self.iteration()
             return self.chain("or", self.conjunction)
         finally:
             self.depth -= 1
+
+    def iteration(self) -> Node:
+        # ``for n in e[..e], … return e`` and ``some|every n in e, … satisfies e``; the sources and
+        # the body are expression()s, so they count towards the nesting bound.
+        keyword = self.take()[1]
+        contexts: list[tuple[str, Node, Node | None]] = []
+        while True:
+            kind, name, offset = self.take()
+            if kind != "name" or name in _KEYWORDS:
+                found = "end of expression" if kind == "end" else repr(name)
+                after = f"'{keyword}'" if not contexts else "','"
+                raise self.error(f"expected a variable name after {after}, found {found}", offset)
+            self.expect("in")
+            source = self.expression()
+            high = None
+            if self.at("..") and keyword == "for":
+                self.take()
+                high = self.expression()
+            contexts.append((name, source, high))
+            if not self.at(","):
+                break
+            self.take()
+        self.expect(_ITERATIONS[keyword])
+        self.iterates = True
+        return (keyword, contexts, self.expression())
 
     def chain(self, op: str, operand: Callable[[], Node]) -> Node:
         items = [operand()]
@@ -311,21 +370,22 @@ class _Parser:
             return call
         if value in _UNSUPPORTED:
             raise self.error(f"'{value}' expressions are not supported", offset)
+        if value in _ITERATIONS:
+            raise self.error(f"a '{value}' expression inside another one needs parentheses", offset)
         if value in _RESERVED or value in ("if", "not"):
             raise self.unexpected("expected a value")
         self.take()
         return ("name", value)
 
     def call_name(self) -> Node | None:
-        words = [self.peek(i) for i in range(4)]
-        for candidate in [*_MULTIWORD, (words[0][1],)]:
+        first = self.peek()
+        for candidate in [*_MULTIWORD.get(first[1], ()), (first[1],)]:
             size = len(candidate)
-            if all(w[0] == "name" and w[1] == c for w, c in zip(words, candidate, strict=False)):
+            if all(self.peek(i)[0] == "name" and self.peek(i)[1] == word for i, word in enumerate(candidate)):
                 after = self.peek(size)
                 if after[0] == "op" and after[1] == "(":
-                    name = " ".join(candidate)
                     self.pos += size
-                    return self.call(name, words[0][2])
+                    return self.call(" ".join(candidate), first[2])
         return None
 
     def call(self, name: str, offset: int) -> Node:
@@ -333,16 +393,32 @@ class _Parser:
             raise self.error(f"unknown function {name!r}", offset)
         self.expect("(")
         args: list[Node] = []
+        offsets: list[int] = []
         if not self.at(")"):
+            offsets.append(self.peek()[2])
             args.append(self.expression())
             while self.at(","):
                 self.take()
+                offsets.append(self.peek()[2])
                 args.append(self.expression())
         self.expect(")")
         low, high, _ = fb.BUILTINS.get(name, (1, 1, None))
         if len(args) < low or (high is not None and len(args) > high):
-            raise self.error(f"{name}() takes {low}{'' if high == low else '+'} argument(s)", offset)
+            count = f"{low}+" if high is None else f"{low}" if high == low else f"{low} to {high}"
+            raise self.error(f"{name}() takes {count} argument(s)", offset)
+        if name in fb.PATTERN_ARGUMENTS:
+            self.check_pattern(name, args, offsets)
         return ("call", name, args)
+
+    def check_pattern(self, name: str, args: list[Node], offsets: list[int]) -> None:
+        # A pattern written as a literal is checked now, so a bad one fails the load, not a run.
+        at, flags_at = fb.PATTERN_ARGUMENTS[name]
+        pattern = args[at]
+        flags = args[flags_at] if flags_at is not None and flags_at < len(args) else ("lit", "")
+        if pattern[0] == "lit" and isinstance(pattern[1], str) and flags[0] == "lit" and isinstance(flags[1], str):
+            problem = fb.pattern_problem(pattern[1], flags[1])
+            if problem is not None:
+                raise self.error(f"{name}(): {problem}", offsets[at])
 
     def bracketed(self, value: str, offset: int) -> Node:
         if value == "@":
