@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -51,6 +52,8 @@ RoutineLike = RoutineDef | RoutineSource | str | Path
 _ENDS = ("run.completed", "run.failed", "run.cancelled")
 #: Storage collection of routines' start triggers: routine id -> {"version", "starts": [wait specs]}.
 _STARTS = "vrooli.starts"
+_START_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("vrooli_start_depth", default=0)
+_MAX_START_DEPTH = 32
 
 
 class Engine(RunMover, StepServicesMixin, ChildRuns):
@@ -367,7 +370,25 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         return moved + await self._start_by(WaitKind.SIGNAL, name, payload)
 
     async def _start_by(self, kind: WaitKind, name: str, payload: Any, *, first_only: bool = False) -> list[Run]:
-        """Runs started by a message or signal start trigger (each run moved until it rests)."""
+        """Runs started by a message or signal start trigger (each run moved until it rests).
+
+        A run started this way can throw what starts another (or itself): chains are bounded, so a
+        routine whose end event throws its own start signal fails with a clear error instead of
+        recursing without end."""
+        depth = _START_DEPTH.get()
+        if depth >= _MAX_START_DEPTH:
+            raise RunError(
+                f"{kind} {name!r} started runs {depth} levels deep: a start event keeps being triggered by "
+                "the runs it starts (a routine that throws its own start message or signal?)",
+                code="start_loop",
+            )
+        token = _START_DEPTH.set(depth + 1)
+        try:
+            return await self._start_runs(kind, name, payload, first_only=first_only)
+        finally:
+            _START_DEPTH.reset(token)
+
+    async def _start_runs(self, kind: WaitKind, name: str, payload: Any, *, first_only: bool) -> list[Run]:
         started = []
         for routine_id, doc in await self.storage.list_docs(_STARTS):
             for spec in doc.get("starts", ()):

@@ -432,3 +432,19 @@ async def test_zeebe_correlation_keys_and_receive_tasks(host, store):
         [done] = await engine.send_message("parcel shipped", correlation="B-2")
         assert done.id == b.id and done.status is RunStatus.COMPLETED and done.outputs["amount"] == 10
         assert (await engine.get_run(a.id)).status is RunStatus.WAITING
+
+
+async def test_a_routine_that_throws_its_own_start_signal_is_stopped_with_a_clear_error(host, store):
+    from vrooli_core.errors import RunError
+
+    echo = model(
+        '<startEvent id="s"><signalEventDefinition signalRef="sg"/></startEvent>'
+        '<endEvent id="e"><signalEventDefinition signalRef="sg"/></endEvent>' + chain("s", "e"),
+        process="echo", extra='<signal id="sg" name="ping"/>',
+    )
+    async with Engine.open(store, host=host) as engine:
+        await engine.load(source(echo, "echo"))
+        with pytest.raises(RunError, match="started runs 32 levels deep") as err:
+            await engine.send_signal("ping")
+        assert err.value.code == "start_loop"
+        assert len(await engine.list_runs(routine_id="echo")) == 32
