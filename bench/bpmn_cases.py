@@ -30,6 +30,7 @@ import anyio
 
 from bench import bpmn_workloads as bw
 from bench import workloads as w
+from bench.cases import timed_runs
 
 _NO_SCRIPTS = (
     "the BPMN plugin has no script-task module (vrooli_bpmn.scripts) in this installation: "
@@ -40,59 +41,14 @@ _NO_SCRIPTS = (
 
 
 async def _timed_runs(shape: str, n: int, kind: str, reps: int) -> dict[str, Any]:
-    text = bw.model_xml(shape, n, kind)
-    async with bw.open_engine() as engine:  # warm-up: imports, caches, first-call costs
-        routine, _ = await bw.load(engine, bw.model_xml(shape, 100, kind))
-        await engine.run(routine)
-    runs: list[float] = []
-    loads: list[float] = []
-    gcs: list[float] = []
-    collections = [0, 0, 0]
-    events = steps = 0
-    status = ""
-    variables_ok = False
-    error: Any = None
-    with w.GcTimer() as gct:
-        for _ in range(reps):
-            async with bw.open_engine() as engine:
-                routine, load_s = await bw.load(engine, text)
-                gc.collect()
-                gct.reset()
-                gct.active = True
-                t0 = time.perf_counter()
-                run = await engine.run(routine)
-                elapsed = time.perf_counter() - t0
-                gct.active = False
-                status, steps = str(run.status), run.steps
-                error = run.error
-                events = len(await engine.history(run.id))
-                variables_ok = bw.check_variables(shape, n, kind, await engine.variables(run.id))
-                runs.append(elapsed)
-                loads.append(load_s)
-                gcs.append(gct.seconds)
-                collections = [a + b for a, b in zip(collections, gct.collections, strict=True)]
-            if status != "completed" or not variables_ok:
-                break
-    med = w.median(runs)
-    result: dict[str, Any] = {
-        "status": status,
-        "completed": status == "completed" and variables_ok,
-        "variables_ok": variables_ok,
-        "steps": steps,
-        "tasks": n,
-        "events_per_run": events,
-        "reps": len(runs),
-        "run_s": w.rounded(med),
-        "run_s_min": w.rounded(min(runs)),
-        "steps_per_s": round(steps / med, 1) if steps else None,
-        "us_per_step": round(med / steps * 1e6, 3) if steps else None,
-        "tasks_per_s": round(n / med, 1),
-        "us_per_task": round(med / n * 1e6, 3),
-        "load_s": w.rounded(w.median(loads)),
-        "gc_s": w.rounded(w.median(gcs)),
-        "gc_share": round(w.median(gcs) / med, 3) if med else None,
-        "gc_collections_by_generation": collections,
-    }
+    async def check(engine: Any, run: Any) -> bool:
+        return bool(bw.check_variables(shape, n, kind, await engine.variables(run.id)))
+
+    result, variables_ok, error = await timed_runs(
+        bw.model_xml(shape, n, kind), reps=reps, warm=bw.model_xml(shape, 100, kind), check=check, engines=bw
+    )
+    med = result["run_s"]
+    result |= {"variables_ok": variables_ok, "tasks": n, "tasks_per_s": round(n / med, 1), "us_per_task": round(med / n * 1e6, 3)}
     if error is not None:
         result["run_error"] = str(getattr(error, "message", error))[:300]
     return result

@@ -21,14 +21,12 @@ import pstats
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import anyio
 
 from bench import bpmn_workloads as bw
 from bench import workloads as w
-
-_ANCHORS = ("vrooli_core", "vrooli_bpmn", "asteval", "anyio", "asyncio", "attrs", "cattrs", "lxml", "json")
+from bench.profile import report
 
 
 async def _workload(
@@ -68,31 +66,6 @@ def _measuring(on: bool, profiler: cProfile.Profile | None, gct: w.GcTimer | Non
             profiler.enable()
         else:
             profiler.disable()
-
-
-def _where(func: tuple[str, int, str]) -> str:
-    filename, line, name = func
-    if filename == "~":
-        return name
-    parts = Path(filename).parts
-    for anchor in _ANCHORS:
-        if anchor in parts:
-            return "/".join(parts[parts.index(anchor) :]) + f":{line}({name})"
-    return f"{Path(filename).name}:{line}({name})"
-
-
-def report(stats: pstats.Stats, units: int, unit: str, sort: str, top: int) -> str:
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    rows = [(func, nc, tt, ct) for func, (_cc, nc, tt, ct, _callers) in raw.items()]
-    rows.sort(key=lambda r: r[2 if sort == "tottime" else 3], reverse=True)
-    total = stats.total_tt  # type: ignore[attr-defined]
-    lines = [
-        f"profiled: {total:.3f} s for {units:,} {unit}s = {total / units * 1e6:.1f} µs/{unit} (under the profiler)",
-        f"{'calls/' + unit:>11} {'own µs/' + unit:>12} {'cum µs/' + unit:>12}  function (sorted by {sort})",
-    ]
-    for func, nc, tt, ct in rows[:top]:
-        lines.append(f"{nc / units:11.2f} {tt / units * 1e6:12.2f} {ct / units * 1e6:12.2f}  {_where(func)}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

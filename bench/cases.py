@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,15 @@ from bench import workloads as w
 # -- run-time cases ----------------------------------------------------------------------------
 
 
-async def _timed_runs(text: str, *, expected_steps: int, reps: int, warm: str) -> dict[str, Any]:
-    """Run the routine ``text`` ``reps`` times (each in a fresh engine) after one warm-up run of
-    ``warm``; returns the medians."""
-    async with w.open_engine() as engine:  # warm-up: imports, caches, first-call costs
-        routine, _ = await w.load(engine, warm)
+async def timed_runs(
+    text: str, *, reps: int, warm: str, check: Callable[[Any, Any], Awaitable[bool]], engines: Any = w
+) -> tuple[dict[str, Any], bool, Any]:
+    """Run the routine ``text`` ``reps`` times (each in a fresh engine from ``engines.open_engine``,
+    loaded with ``engines.load``) after one warm-up run of ``warm``. ``check(engine, run)`` says
+    whether a run did what it should; repetitions stop at the first that did not. Returns the
+    medians, whether the last run passed its check, and the last run's error."""
+    async with engines.open_engine() as engine:  # warm-up: imports, caches, first-call costs
+        routine, _ = await engines.load(engine, warm)
         await engine.run(routine)
     runs: list[float] = []
     loads: list[float] = []
@@ -41,10 +46,12 @@ async def _timed_runs(text: str, *, expected_steps: int, reps: int, warm: str) -
     collections = [0, 0, 0]
     events = steps = 0
     status = ""
+    ok = False
+    error: Any = None
     with w.GcTimer() as gct:
         for _ in range(reps):
-            async with w.open_engine() as engine:
-                routine, load_s = await w.load(engine, text)
+            async with engines.open_engine() as engine:
+                routine, load_s = await engines.load(engine, text)
                 gc.collect()
                 gct.reset()
                 gct.active = True
@@ -52,30 +59,40 @@ async def _timed_runs(text: str, *, expected_steps: int, reps: int, warm: str) -
                 run = await engine.run(routine)
                 elapsed = time.perf_counter() - t0
                 gct.active = False
-                status, steps = str(run.status), run.steps
+                status, steps, error = str(run.status), run.steps, run.error
                 events = len(await engine.history(run.id))
+                ok = await check(engine, run)
                 runs.append(elapsed)
                 loads.append(load_s)
                 gcs.append(gct.seconds)
                 collections = [a + b for a, b in zip(collections, gct.collections, strict=True)]
-            if status != "completed" or steps != expected_steps:
+            if status != "completed" or not ok:
                 break
     med = w.median(runs)
-    return {
+    result = {
         "status": status,
-        "completed": status == "completed" and steps == expected_steps,
+        "completed": status == "completed" and ok,
         "steps": steps,
         "events_per_run": events,
         "reps": len(runs),
         "run_s": w.rounded(med),
         "run_s_min": w.rounded(min(runs)),
-        "steps_per_s": round(steps / med, 1),
+        "steps_per_s": round(steps / med, 1) if steps else None,
         "us_per_step": round(med / steps * 1e6, 3) if steps else None,
         "load_s": w.rounded(w.median(loads)),
         "gc_s": w.rounded(w.median(gcs)),
-        "gc_share": round(w.median(gcs) / med, 3),
+        "gc_share": round(w.median(gcs) / med, 3) if med else None,
         "gc_collections_by_generation": collections,
     }
+    return result, ok, error
+
+
+async def _timed_runs(text: str, *, expected_steps: int, reps: int, warm: str) -> dict[str, Any]:
+    async def check(engine: Any, run: Any) -> bool:
+        return bool(run.steps == expected_steps)
+
+    result, _, _ = await timed_runs(text, reps=reps, warm=warm, check=check)
+    return result
 
 
 def case_chain(p: dict[str, Any]) -> dict[str, Any]:

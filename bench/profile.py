@@ -65,28 +65,25 @@ async def _workload(shape: str, n: int, kind: str, profiler: cProfile.Profile | 
     return elapsed
 
 
+#: Path parts a profiled function's file is shown from (so rows read ``vrooli_core/engine/mover.py:…``).
+_ANCHORS = ("vrooli_core", "vrooli_bpmn", "anyio", "asyncio", "attrs", "cattrs", "opentelemetry", "jsonschema", "asteval", "lxml", "json")
+
+
 def _where(func: tuple[str, int, str]) -> str:
     filename, line, name = func
     if filename == "~":
         return name
-    path = Path(filename)
-    parts = path.parts
-    for anchor in ("vrooli_core", "anyio", "asyncio", "attrs", "opentelemetry", "jsonschema"):
+    parts = Path(filename).parts
+    for anchor in _ANCHORS:
         if anchor in parts:
-            filename = "/".join(parts[parts.index(anchor) :])
-            break
-    else:
-        filename = path.name
-    return f"{filename}:{line}({name})"
+            return "/".join(parts[parts.index(anchor) :]) + f":{line}({name})"
+    return f"{Path(filename).name}:{line}({name})"
 
 
 def report(stats: pstats.Stats, units: int, unit: str, sort: str, top: int) -> str:
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    rows = []
-    for func, (_cc, nc, tt, ct, _callers) in raw.items():
-        rows.append((func, nc, tt, ct))
-    key = 2 if sort == "tottime" else 3
-    rows.sort(key=lambda r: r[key], reverse=True)
+    rows = [(func, nc, tt, ct) for func, (_cc, nc, tt, ct, _callers) in raw.items()]
+    rows.sort(key=lambda r: r[2 if sort == "tottime" else 3], reverse=True)
     total = stats.total_tt  # type: ignore[attr-defined]
     lines = [
         f"profiled: {total:.3f} s for {units:,} {unit}s = {total / units * 1e6:.1f} µs/{unit} (under the profiler)",
