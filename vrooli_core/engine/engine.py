@@ -27,7 +27,6 @@ from vrooli_core.events import EventBus
 from vrooli_core.execution.executor import Executor
 from vrooli_core.execution.safety import SafetyCheck
 from vrooli_core.execution.tools import ToolSpec, tool
-from vrooli_core.jsonable import unstorable
 from vrooli_core.model import (
     Decision,
     Event,
@@ -288,8 +287,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
 
     def _storable(self, value: Any, what: str) -> Any:
         """``value`` as it will be stored (plugins' types through the converter), or a RunError."""
-        value = self.converter.unstructure(value)
-        bad = unstorable(value)
+        value, bad = self._normalised(value)
         if bad is not None:
             raise RunError(f"{what} cannot be stored (JSON types only): {bad}", code="unstorable_value")
         return value

@@ -313,8 +313,7 @@ class RunMover:
             if outcome.output is not None:
                 # Normalise through the converter (plugins' types become JSON), so the live run holds
                 # exactly what a run rebuilt from storage will hold.
-                output = self.converter.unstructure(outcome.output)
-                bad = unstorable(output)
+                output, bad = self._normalised(outcome.output)
                 if bad is not None:
                     outcome = Outcome.failure("unstorable_output", f"output of step {step.id!r} cannot be stored (JSON types only): {bad}", element=step.id)
                 elif output is not outcome.output:
@@ -413,6 +412,12 @@ class RunMover:
         return outcome
 
     # -- IO -----------------------------------------------------------------------------------
+
+    def _normalised(self: Engine, value: Any) -> tuple[Any, str | None]:
+        """``value`` as storage will keep it (plugins' types through the converter), and what part of
+        it cannot be stored (``None``: all of it can)."""
+        value = self.converter.unstructure(value)
+        return value, unstorable(value)
 
     def _inputs(self: Engine, rt: RunRuntime, step: StepDef, token: Token) -> Any:
         io: IOMapping = rt.nav.io(rt.graph, step.id)
