@@ -67,10 +67,16 @@ def test_unknown_and_unsupported_elements_are_reported_by_name_and_line():
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ('<transaction id="tx"/>', "transactions"),
         ('<adHocSubProcess id="ah"/>', "ad-hoc"),
         ('<subProcess id="es" triggeredByEvent="true"/>', "an event subprocess needs exactly one start event, with a trigger"),
-        ('<intermediateThrowEvent id="c"><compensateEventDefinition/></intermediateThrowEvent>', "compensation"),
+        ('<endEvent id="c"><cancelEventDefinition/></endEvent>', "a cancel end event must be directly inside a transaction"),
+        ('<transaction id="tx"><endEvent id="c"><cancelEventDefinition/></endEvent></transaction>', "has a cancel end event but no cancel boundary event"),
+        ('<task id="t"/><boundaryEvent id="c" attachedToRef="t"><cancelEventDefinition/></boundaryEvent>', "only be attached to a transaction"),
+        ('<intermediateCatchEvent id="c"><compensateEventDefinition/></intermediateCatchEvent>', "compensation is caught only by boundary events"),
+        ('<task id="t"/><boundaryEvent id="c" attachedToRef="t"><compensateEventDefinition/></boundaryEvent>', "has no association to a handler"),
+        ('<intermediateThrowEvent id="c"><compensateEventDefinition activityRef="nope"/></intermediateThrowEvent>', "activityRef 'nope' names no activity"),
+        ('<subProcess id="sp"><task id="t"/></subProcess><intermediateThrowEvent id="c"><compensateEventDefinition activityRef="t"/></intermediateThrowEvent>', "is not in the scope"),
+        ('<task id="h" isForCompensation="true"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="h" targetRef="e"/>', "a compensation handler has no sequence flows"),
     ],
 )
 def test_constructs_not_supported_or_invalid_are_refused_at_load(body, reason):

@@ -66,8 +66,16 @@ def _instance_locals(node: Node, loc: Mapping[str, Any], items: list[Any], i: in
     return {**loc, **extra}
 
 
-def completed(move: Move, process: Process, node: Node, scope: str | None, data: Mapping[str, Any], loc: Mapping[str, Any], outcome: Outcome | None) -> None:
-    """An activity instance completed: repeat it (loops), count it (multi-instance) or leave it."""
+def completed(
+    move: Move, process: Process, node: Node, scope: str | None, data: Mapping[str, Any], loc: Mapping[str, Any],
+    outcome: Outcome | None, *, inner: list[Any] | None = None,
+) -> None:
+    """An activity instance completed: repeat it (loops), count it (multi-instance) or leave it.
+    ``inner``: for a subprocess, the compensable activities that completed inside it."""
+    if "comp" in data:
+        move.handler_done(str(data["comp"]), scope)
+        return
+    move.record_compensable(node, scope, loc, inner)
     loop = node.loop
     if loop is not None and "loop" in data:
         n = int(data["loop"])

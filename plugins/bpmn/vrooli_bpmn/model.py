@@ -78,8 +78,10 @@ class EventDef:
     #: A compiled timer (``vrooli_bpmn.timers.CompiledTimer``) or condition (``CompiledExpression``).
     timer: Any = None
     condition: Any = None
-    #: Compensation: the activity to compensate (``None``: every completed one in scope).
+    #: Compensation: the activity to compensate (``None``: every completed one in scope), and whether
+    #: the throwing event waits for the handlers to finish (``waitForCompletion``).
     activity: str | None = None
+    wait: bool = True
     #: Messages: the compiled correlation key (``zeebe:subscription correlationKey``), evaluated when
     #: the wait is registered; a message then matches only with the same key.
     correlation: Any = None
@@ -116,6 +118,19 @@ class Loop:
     completion: Any = None
 
 
+@attrs.frozen
+class AdHoc:
+    """An ad-hoc subprocess's settings (BPMN ``ordering``, ``completionCondition``,
+    ``cancelRemainingInstances``; Camunda 8's ``zeebe:adHoc activeElementsCollection``)."""
+
+    sequential: bool = False
+    #: An expression giving the ids of the inner activities to activate (``None``: every inner
+    #: activity without incoming flows, in document order).
+    active: Any = None
+    completion: Any = None
+    cancel_remaining: bool = True
+
+
 @attrs.define(slots=True)
 class Node:
     """A flow node: activity, event or gateway."""
@@ -141,7 +156,11 @@ class Node:
     #: Event subprocesses of a container (or of the process, under scope ``None``).
     triggered_by_event: bool = False
     for_compensation: bool = False
+    #: Activities with a compensation boundary event: the handler activity its association names.
+    compensation: str | None = None
     loop: Loop | None = None
+    #: Ad-hoc subprocesses: how their inner activities are activated and when they complete.
+    adhoc: AdHoc | None = None
     #: Call activities: the called process or routine id (and a version, when pinned).
     called: str | None = None
     called_version: str | None = None

@@ -58,6 +58,9 @@ class Move:
         self.touched: set[str] = set()
         #: scope id -> index in ``create`` of a container token made in this decision
         self.new_containers: dict[str, int] = {}
+        #: Scopes ended in this decision (terminated or cancelled): tokens still on their way into
+        #: them are dropped.
+        self.closed: set[str] = set()
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -149,6 +152,8 @@ class Move:
         pending = [(process.flows[f].target, f, scope, locals_) for f in reversed(flows)]
         while pending:
             node_id, via, sc, loc = pending.pop()
+            if sc in self.closed:
+                continue
             for nxt in reversed(self.arrive(process, process.nodes[node_id], via, sc, loc)):
                 pending.append((process.flows[nxt].target, nxt, sc, loc))
 
@@ -172,10 +177,10 @@ class Move:
             self.spawn(node.id, scope, waits=waits)
             return []
         if kind is Kind.END:
-            self._end(process, node, scope)
+            self._end(process, node, scope, loc)
             return []
         if kind is Kind.THROW:
-            return self._throw(process, node, scope)
+            return self._throw(process, node, scope, loc)
         if kind is Kind.CATCH:
             link = next((e for e in node.events if e.trigger is Trigger.LINK), None)
             if link is not None or not node.events:
@@ -410,7 +415,7 @@ class Move:
             waits.append(spec)
         return waits
 
-    def _throw(self, process: Process, node: Node, scope: str | None) -> list[str]:
+    def _throw(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any]) -> list[str]:
         for ev in node.events:
             if ev.trigger is Trigger.LINK:
                 return process.nodes[process.links[(node.scope, ev.name or "")]].outgoing
@@ -418,11 +423,17 @@ class Move:
                 self.emit.append(Emit(_WAIT_KIND[ev.trigger], ev.name or node.id, self.payload()))
             elif ev.trigger is Trigger.ESCALATION:
                 self.escalate(process, node, scope, ev.code)
+            elif ev.trigger is Trigger.COMPENSATE and self.compensate(node, scope, ev.activity, ev.wait, loc):
+                return []  # the token waits here for the handlers
         return node.outgoing
 
-    def _end(self, process: Process, node: Node, scope: str | None) -> None:
+    def _end(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any]) -> None:
         for ev in node.events:
-            if ev.trigger is Trigger.TERMINATE:
+            if ev.trigger is Trigger.COMPENSATE:
+                self.compensate(node, scope, ev.activity, ev.wait, loc)
+            elif ev.trigger is Trigger.CANCEL and scope is not None:
+                self.cancel_transaction(scope)
+            elif ev.trigger is Trigger.TERMINATE:
                 self.terminate(scope)
             elif ev.trigger is Trigger.ERROR:
                 self.throw_error(process, scope, ev.code, f"error end event {node.id!r}", node.id)
@@ -435,6 +446,7 @@ class Move:
         if scope is None:
             self.complete = True
             return
+        self.closed.add(scope)
         for token in list(self.view.tokens.values()):
             if token.scope == scope:
                 self.kill(token)
@@ -528,6 +540,134 @@ class Move:
                     self.follow(boundary.outgoing, process, scope)
                     return True
         return False
+
+    # -- compensation and transactions ---------------------------------------------------------------
+
+    def record_compensable(self, node: Node, scope: str | None, loc: Mapping[str, Any], inner: list[Any] | None) -> None:
+        """Remember a completed activity instance that can be compensated: it has a handler, or it is
+        a subprocess in which such activities completed (``inner``). Kept per scope, in completion
+        order; nothing is stored for activities without compensation."""
+        if node.compensation is None and not inner:
+            return
+        entry: dict[str, Any] = {"n": node.id}
+        if loc:
+            entry["l"] = dict(loc)
+        if inner:
+            entry["in"] = inner
+        key = f"c:{scope}"
+        self.put(key, [*self.get(key, []), entry])
+
+    def _compensation_scope(self, scope: str | None) -> str | None:
+        """Compensation thrown in an event subprocess compensates the scope the event subprocess is in."""
+        while scope is not None:
+            info = self.get(f"s:{scope}") or {}
+            node_id = info.get("node")
+            if node_id is None or info.get("comp") or not self.c.process_of(node_id).nodes[node_id].triggered_by_event:
+                break  # (a compensation event subprocess compensates what completed in the subprocess it handles)
+            scope = info.get("parent")
+        return scope
+
+    def _handlers(self, entries: list[Any]) -> list[list[Any]]:
+        """The handlers compensating ``entries``, most recently completed first. A subprocess without a
+        handler of its own is compensated by compensating what completed inside it."""
+        queue: list[list[Any]] = []
+        pending = list(entries)
+        while pending:
+            entry = pending.pop()
+            node = self.c.process_of(entry["n"]).nodes[entry["n"]]
+            if node.compensation is not None:
+                # A compensation event subprocess handles what completed inside its subprocess.
+                handler = node.compensation
+                inner = entry.get("in") if self.c.process_of(handler).nodes[handler].triggered_by_event else None
+                queue.append([handler, entry.get("l") or {}, *([inner] if inner else [])])
+            else:
+                pending.extend(entry.get("in") or ())
+        return queue
+
+    def compensate(self, node: Node, scope: str | None, activity: str | None, wait: bool, loc: Mapping[str, Any]) -> bool:
+        """Compensation thrown at ``node``: run the handlers of the completed activities (``activity``
+        only, or all) of the scope, one at a time, most recent first; each is compensated once. Returns
+        whether the token waits at ``node`` for them (``waitForCompletion``)."""
+        key = f"c:{self._compensation_scope(scope)}"
+        entries = list(self.get(key, []))
+        chosen = [e for e in entries if activity is None or e["n"] == activity]
+        if not chosen:
+            return False
+        left = [e for e in entries if activity is not None and e["n"] != activity]
+        if left:
+            self.put(key, left)
+        else:
+            self.drop(key)
+        queue = self._handlers(chosen)
+        if not queue:
+            return False
+        gid = self._start_handlers(queue, scope, {"throw": node.id} if wait else None)
+        if wait:
+            self.spawn(node.id, scope, data={"cw": gid}, locals_=loc, waits=[WaitSpec(WaitKind.INTERNAL, key=f"compensation:{gid}")])
+        return wait
+
+    def _start_handlers(self, queue: list[list[Any]], scope: str | None, then: dict[str, Any] | None) -> str:
+        number = self.get("cg#", 0) + 1
+        self.put("cg#", number)
+        gid = f"cg{number}"
+        self.put(f"cg:{scope}:{gid}", {"q": queue[1:], "then": then})
+        self._run_handler(queue[0], scope, gid)
+        return gid
+
+    def _run_handler(self, item: list[Any], scope: str | None, gid: str) -> None:
+        process = self.c.process_of(item[0])
+        data = {"comp": gid, "cin": item[2]} if len(item) > 2 else {"comp": gid}
+        self.instance(process, process.nodes[item[0]], scope, item[1] or EMPTY, data)
+
+    def handler_done(self, gid: str, scope: str | None) -> None:
+        """A compensation handler completed: run the next one, or go on where compensation was thrown."""
+        key = f"cg:{scope}:{gid}"
+        group = self.get(key)
+        if not group:
+            return  # its scope was cancelled meanwhile
+        if group["q"]:
+            item, *rest = group["q"]
+            self.put(key, {**group, "q": rest})
+            self._run_handler(item, scope, gid)
+            return
+        self.drop(key)
+        then = group.get("then") or {}
+        if "throw" in then:
+            waiter = next((t for t in self.view.tokens.values() if t.data.get("cw") == gid and t.id not in self.gone), None)
+            if waiter is not None:
+                self.kill(waiter)
+                process = self.c.process_of(then["throw"])
+                node = process.nodes[then["throw"]]
+                if node.kind is Kind.THROW:
+                    self.follow(node.outgoing, process, waiter.scope, waiter.locals)
+        elif "cancel" in then:
+            self._finish_cancel(then["cancel"])
+
+    def cancel_transaction(self, sid: str) -> None:
+        """A cancel end event: everything inside the transaction stops, what completed in it is
+        compensated, then the transaction's cancel boundary event is taken."""
+        self._clear_scope(sid)
+        self.closed.add(sid)
+        queue = self._handlers(list(self.get(f"c:{sid}", [])))
+        self.drop(f"c:{sid}")
+        if queue:
+            self._start_handlers(queue, sid, {"cancel": sid})
+        else:
+            self._finish_cancel(sid)
+
+    def _finish_cancel(self, sid: str) -> None:
+        info = self.get(f"s:{sid}") or {}
+        process = self.c.process_of(info["node"])
+        transaction = process.nodes[info["node"]]
+        holder = self.container_token(sid)
+        index = self.new_containers.get(sid)
+        pending = self.create[index] if index is not None else None
+        loc = holder.locals if holder is not None else (pending.locals if pending is not None else EMPTY)
+        self.end_scope(sid)
+        for bid in transaction.boundaries:
+            if any(ev.trigger is Trigger.CANCEL for ev in process.nodes[bid].events):
+                self.follow(process.nodes[bid].outgoing, process, info.get("parent"), loc)
+                return
 
     # -- event subprocesses -------------------------------------------------------------------------
 
@@ -632,15 +772,18 @@ class Move:
         inner = self.c.inner_process(node)
         assert inner is not None
         waits = [w for bid in node.boundaries for w in self._catch_waits(process, process.nodes[bid], blocking=False, key=f"b:{bid}")]
-        data = {k: v for k, v in data.items() if k != "enter"}
+        compensated = data.get("cin")
+        data = {k: v for k, v in data.items() if k not in ("enter", "cin")}
         sid = f"s{self.get('sid#', 0) + 1}"
         self.put("sid#", self.get("sid#", 0) + 1)
-        self.put(f"s:{sid}", {"node": node.id, "parent": scope})
+        self.put(f"s:{sid}", {"node": node.id, "parent": scope, **({"comp": True} if "comp" in data and node.triggered_by_event else {})})
+        if compensated:
+            self.put(f"c:{sid}", compensated)  # a compensation event subprocess compensates these
         index = self.spawn(node.id, scope, data={**data, "sid": sid}, locals_=loc, waits=[WaitSpec(WaitKind.INTERNAL, key=f"scope:{node.id}"), *waits])
         self.new_containers[sid] = index
         self.touched.add(sid)
         body, starts = inner
-        self.open_hosts(body, node.id if node.kind is Kind.SUBPROCESS else None, sid)
+        self.open_hosts(body, node.id if node.kind.is_container else None, sid)
         if starts:
             for start in starts:
                 self.follow(body.nodes[start].outgoing, body, sid, loc)
@@ -671,6 +814,7 @@ class Move:
                 continue  # a join inside still waits: strict semantics stall here, like Camunda
             node = process_of(info["node"])
             container = node.nodes[info["node"]]
+            inner = self.get(f"c:{sid}")  # read before the scope's state is forgotten
             index = self.new_containers.pop(sid, None)
             holder = self.container_token(sid) if index is None else None
             if index is not None:
@@ -687,7 +831,7 @@ class Move:
             self._forget_scope(sid)
             from vrooli_bpmn.loops import completed
 
-            completed(self, node, container, info.get("parent"), data, loc, None)
+            completed(self, node, container, info.get("parent"), data, loc, None, inner=inner)
             if info.get("parent") is None:
                 self.recheck_or_joins(node, None)
 

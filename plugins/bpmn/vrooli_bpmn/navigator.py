@@ -55,7 +55,7 @@ class Compiled:
 
     def inner_process(self, node: Node) -> tuple[Process, list[str]] | None:
         """For a subprocess or a call into this file: the process holding its inside and its starts."""
-        if node.kind is Kind.SUBPROCESS:
+        if node.kind.is_container:
             return self._where[node.id], node.starts
         if node.kind is Kind.CALL and node.called in self.defs.processes:
             called = self.defs.processes[node.called]
@@ -64,7 +64,7 @@ class Compiled:
 
     def entry_nodes(self, body: Process, container: Node) -> list[str]:
         """A subprocess or called process without start events begins at every node without incoming flows."""
-        scope = container.id if container.kind is Kind.SUBPROCESS else None
+        scope = container.id if container.kind.is_container else None
         return [
             n.id for n in body.nodes.values()
             if n.scope == scope and not n.incoming and n.kind is not Kind.BOUNDARY and not n.for_compensation and not n.triggered_by_event
@@ -301,6 +301,8 @@ def _next_cycle_due(move: Move, event: Node, counter: str, outcome: Outcome) -> 
 def _step(defs: Definitions, node: Node, warnings: list[RoutineWarning]) -> StepDef | None:
     """The step a node's tokens execute (``None``: tokens never stop there)."""
     kind = node.kind
+    if kind in (Kind.END, Kind.THROW) and any(e.trigger is Trigger.COMPENSATE for e in node.events):
+        return StepDef(node.id, StepKind.NOOP, node.name, line=node.line)  # a token may wait there for the handlers
     if kind in (Kind.END, Kind.THROW, Kind.BOUNDARY, Kind.EXCLUSIVE) or (kind is Kind.START and not node.events):
         return None
     if not kind.is_activity:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vrooli_bpmn.bindings import read_binding
-from vrooli_bpmn.model import Definitions, EventDef, Flow, Kind, Loop, Node, Process, Trigger
+from vrooli_bpmn.model import AdHoc, Definitions, EventDef, Flow, Kind, Loop, Node, Process, Trigger
 from vrooli_bpmn.support import not_supported
 from vrooli_bpmn.xml import (
     BPMN,
@@ -150,6 +150,7 @@ class Parser:
             for ref in lane.iter(f"{{{BPMN}}}flowNodeRef"):
                 self.lanes[text_of(ref)] = lane.get("name") or lane.get("id")
         flows: list[tuple[Any, str | None]] = []
+        associations: dict[str, str] = {}
         pending: list[tuple[Any, str | None]] = [(el, None)]
         while pending:  # a worklist over containers: nesting depth costs no recursion
             container, scope = pending.pop()
@@ -157,6 +158,8 @@ class Parser:
                 name = local(child)
                 if name == "sequenceFlow":
                     flows.append((child, scope))
+                elif name == "association" and child.get("sourceRef"):
+                    associations[child.get("sourceRef")] = child.get("targetRef")
                 elif name in _KINDS:
                     node = self._read_node(process, child, _KINDS[name], scope)
                     if node.id in process.nodes:
@@ -169,6 +172,7 @@ class Parser:
         for flow_el, scope in flows:
             self._read_flow(process, flow_el, scope)
         self._link(process)
+        self._compensation(process, associations)
         return process
 
     def _read_node(self, process: Process, el: Any, kind: Kind, scope: str | None) -> Node:
@@ -196,6 +200,8 @@ class Parser:
             node.binding = read_binding(el, self._compile_text, process.id, self._problem)
         if kind.is_container:
             node.triggered_by_event = el.get("triggeredByEvent", "false").lower() == "true"
+        if kind is Kind.AD_HOC:
+            node.adhoc = self._read_adhoc(process, el)
         if kind is Kind.CALL:
             node.called = node.binding.get("called") or el.get("calledElement")
             node.called_version = node.binding.get("called_version")
@@ -239,7 +245,7 @@ class Parser:
         if trigger is Trigger.LINK:
             return EventDef(trigger, name=d.get("name") or event.get("name") or event.get("id"))
         if trigger is Trigger.COMPENSATE:
-            return EventDef(trigger, activity=d.get("activityRef"))
+            return EventDef(trigger, activity=d.get("activityRef"), wait=d.get("waitForCompletion", "true").lower() != "false")
         if trigger is Trigger.TIMER:
             return EventDef(trigger, timer=self._read_timer(pid, event, d))
         if trigger is Trigger.CONDITIONAL:
@@ -398,6 +404,98 @@ class Parser:
                 if ev.trigger is Trigger.LINK and node.kind is Kind.THROW and (node.scope, ev.name or "") not in process.links:
                     self._problem(process.id, f"link {ev.name!r} has no catching link event in the same scope", _Line(node), element=node.id)
 
+    def _compensation(self, process: Process, associations: dict[str, str]) -> None:
+        """Tie compensation boundaries to their handlers (through associations) and check where
+        compensation and cancel events stand."""
+        nodes = process.nodes
+        handled: set[str] = set()
+        for node in nodes.values():
+            for ev in node.events:
+                if ev.trigger is Trigger.COMPENSATE:
+                    self._compensation_event(process, node, ev, associations, handled)
+                elif ev.trigger is Trigger.CANCEL:
+                    self._cancel_event(process, node)
+        for node in nodes.values():
+            if not node.for_compensation:
+                continue
+            if node.incoming or node.outgoing:
+                self._problem(process.id, "a compensation handler has no sequence flows (it runs only when compensation is thrown)", _Line(node), element=node.id)
+            elif node.id not in handled:
+                self.warnings.append(RoutineWarning("compensation handler is associated with no compensation boundary event: it never runs", node.id, node.line))
+
+    def _compensation_event(self, process: Process, node: Node, ev: EventDef, associations: dict[str, str], handled: set[str]) -> None:
+        nodes = process.nodes
+        if node.kind is Kind.BOUNDARY:
+            host = nodes.get(node.attached_to or "")
+            handler = nodes.get(associations.get(node.id, ""))
+            if handler is None or not handler.for_compensation:
+                self._problem(process.id, 'compensation boundary event has no association to a handler (an activity with isForCompensation="true")', _Line(node), element=node.id)
+            elif host is not None:
+                if host.compensation is not None:
+                    self._problem(process.id, f"activity {host.id!r} has more than one compensation handler", _Line(node), element=node.id)
+                host.compensation = handler.id
+                handled.add(handler.id)
+            if node.outgoing:
+                self._problem(process.id, "a compensation boundary event has no outgoing sequence flows (its handler is linked by an association)", _Line(node), element=node.id)
+        elif node.kind in (Kind.THROW, Kind.END):
+            target = nodes.get(ev.activity or "")
+            scope = node.scope
+            while scope is not None and nodes[scope].triggered_by_event and not _compensation_esp(process, nodes[scope]):
+                scope = nodes[scope].scope  # an event subprocess compensates the scope it is in
+            if ev.activity is not None and (target is None or not target.kind.is_activity):
+                self._problem(process.id, f"activityRef {ev.activity!r} names no activity of process {process.id!r}", _Line(node), element=node.id)
+            elif target is not None and target.scope != scope:
+                self._problem(process.id, f"activityRef {ev.activity!r} is not in the scope the compensation is thrown in", _Line(node), element=node.id)
+        elif node.kind is Kind.START and node.scope is not None and nodes[node.scope].triggered_by_event:
+            # A compensation event subprocess is the handler of the subprocess it is in.
+            esp = nodes[node.scope]
+            owner = nodes.get(esp.scope or "")
+            if owner is None:
+                self._problem(process.id, "a compensation event subprocess must be inside a subprocess (a process is never compensated)", _Line(node), element=node.id)
+            elif owner.compensation is not None:
+                self._problem(process.id, f"activity {owner.id!r} has more than one compensation handler", _Line(node), element=node.id)
+            else:
+                owner.compensation = esp.id
+        else:
+            self._problem(process.id, "compensation is caught only by boundary events", _Line(node), element=node.id)
+
+    def _cancel_event(self, process: Process, node: Node) -> None:
+        nodes = process.nodes
+        if node.kind is Kind.END:
+            transaction = nodes.get(node.scope or "")
+            if transaction is None or transaction.kind is not Kind.TRANSACTION:
+                self._problem(process.id, "a cancel end event must be directly inside a transaction", _Line(node), element=node.id)
+            elif not any(e.trigger is Trigger.CANCEL for b in transaction.boundaries for e in nodes[b].events):
+                self._problem(process.id, f"transaction {transaction.id!r} has a cancel end event but no cancel boundary event", _Line(node), element=node.id)
+        elif node.kind is Kind.BOUNDARY:
+            host = nodes.get(node.attached_to or "")
+            if host is not None and host.kind is not Kind.TRANSACTION:
+                self._problem(process.id, "a cancel boundary event can only be attached to a transaction", _Line(node), element=node.id)
+        else:
+            self._problem(process.id, "cancel events are end events in a transaction or boundary events on one", _Line(node), element=node.id)
+
+    def _read_adhoc(self, process: Process, el: Any) -> AdHoc:
+        ordering = el.get("ordering", "Parallel")
+        if ordering not in ("Parallel", "Sequential"):
+            self._problem(process.id, f"unknown ad-hoc ordering {ordering!r} (Parallel or Sequential)", el)
+        cond_el = next(iter(bpmn_children(el, "completionCondition")), None)
+        active = None
+        spec = el.find(f"{{{BPMN}}}extensionElements/{{{ZEEBE}}}adHoc")
+        text = el.get(f"{{{VROOLI}}}activate")
+        line = el.sourceline
+        if spec is not None:
+            text, line = spec.get("activeElementsCollection") or text, spec.sourceline
+            for attr in sorted(set(spec.attrib) - {"activeElementsCollection"}):
+                self._problem(process.id, f"zeebe:adHoc {attr} is not supported", spec, element=el.get("id"))
+        if text:
+            active = self._compile_text(process.id, text, None, el.get("id"), line)
+        return AdHoc(
+            sequential=ordering == "Sequential",
+            active=active,
+            completion=self._compile(process.id, cond_el, el.get("id")) if cond_el is not None else None,
+            cancel_remaining=el.get("cancelRemainingInstances", "true").lower() != "false",
+        )
+
     def _read_collaboration(self, el: Any, defs: Definitions) -> None:
         for child in bpmn_children(el):
             if local(child) == "messageFlow":
@@ -463,6 +561,11 @@ class Parser:
             raise errors[0]
         if errors:
             raise RoutineError(f"{len(errors)} problems", source=self.source.path, problems=errors)
+
+
+def _compensation_esp(process: Process, node: Node) -> bool:
+    """Whether ``node`` is an event subprocess started by compensation (it compensates its own scope)."""
+    return any(e.trigger is Trigger.COMPENSATE for s in node.starts for e in process.nodes[s].events)
 
 
 class _Line:
