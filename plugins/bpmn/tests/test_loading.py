@@ -67,7 +67,8 @@ def test_unknown_and_unsupported_elements_are_reported_by_name_and_line():
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ('<adHocSubProcess id="ah"/>', "ad-hoc"),
+        ('<adHocSubProcess id="ah" ordering="Random"/>', "unknown ad-hoc ordering 'Random'"),
+        ('<adHocSubProcess id="ah"><extensionElements><zeebe:adHoc outputCollection="x"/></extensionElements></adHocSubProcess>', "zeebe:adHoc outputCollection is not supported"),
         ('<subProcess id="es" triggeredByEvent="true"/>', "an event subprocess needs exactly one start event, with a trigger"),
         ('<endEvent id="c"><cancelEventDefinition/></endEvent>', "a cancel end event must be directly inside a transaction"),
         ('<transaction id="tx"><endEvent id="c"><cancelEventDefinition/></endEvent></transaction>', "has a cancel end event but no cancel boundary event"),

@@ -61,6 +61,8 @@ class Move:
         #: Scopes ended in this decision (terminated or cancelled): tokens still on their way into
         #: them are dropped.
         self.closed: set[str] = set()
+        #: Scopes in which a token completed in this decision (ad-hoc completion conditions are checked).
+        self.finished_in: set[str | None] = set()
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ class Move:
     def consume(self, token: Token) -> None:
         self.gone.add(token.id)
         self._count(token.scope, -1)
+        self.finished_in.add(token.scope)
 
     def kill(self, token: Token) -> None:
         """Cancel a token and, for a container, everything inside it."""
@@ -659,10 +662,7 @@ class Move:
         info = self.get(f"s:{sid}") or {}
         process = self.c.process_of(info["node"])
         transaction = process.nodes[info["node"]]
-        holder = self.container_token(sid)
-        index = self.new_containers.get(sid)
-        pending = self.create[index] if index is not None else None
-        loc = holder.locals if holder is not None else (pending.locals if pending is not None else EMPTY)
+        loc = self._container_locals(sid)
         self.end_scope(sid)
         for bid in transaction.boundaries:
             if any(ev.trigger is Trigger.CANCEL for ev in process.nodes[bid].events):
@@ -784,12 +784,63 @@ class Move:
         self.touched.add(sid)
         body, starts = inner
         self.open_hosts(body, node.id if node.kind.is_container else None, sid)
-        if starts:
+        if node.adhoc is not None:
+            self._open_adhoc(body, node, sid, loc)
+        elif starts:
             for start in starts:
                 self.follow(body.nodes[start].outgoing, body, sid, loc)
         else:
             for child in self.c.entry_nodes(body, node):
                 self.follow_node(body, child, sid, loc)
+
+    # -- ad-hoc subprocesses -----------------------------------------------------------------------
+
+    def _open_adhoc(self, body: Process, node: Node, sid: str, loc: Mapping[str, Any]) -> None:
+        """Activate the inner activities an ad-hoc subprocess asks for (its active-elements expression,
+        else every inner activity without incoming flows): all at once, or one after another."""
+        adhoc = node.adhoc
+        assert adhoc is not None
+        allowed = self.c.entry_nodes(body, node)
+        if adhoc.active is None:
+            chosen = allowed
+        else:
+            value = self.evaluate(adhoc.active, node.id)
+            if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                raise BpmnError(ErrorInfo("adhoc_error", f"ad-hoc subprocess {node.id!r}: the active elements must be a list of element ids, got {value!r}", "BpmnError", node.id))
+            chosen = [str(v) for v in value]
+            unknown = [v for v in chosen if v not in allowed]
+            if unknown:
+                raise BpmnError(ErrorInfo("adhoc_error", f"ad-hoc subprocess {node.id!r} cannot activate {', '.join(map(repr, unknown))}: not an inner element without incoming flows", "BpmnError", node.id))
+        if adhoc.sequential and len(chosen) > 1:
+            self.put(f"ah:{sid}", chosen[1:])
+            chosen = chosen[:1]
+        for child in chosen:
+            self.follow_node(body, child, sid, loc)
+
+    def _adhoc_progress(self, process: Process, node: Node, sid: str) -> None:
+        """After something completed inside an ad-hoc subprocess: check its completion condition
+        (cancelling what still runs, if asked), else start the next activity of a sequential one."""
+        adhoc = node.adhoc
+        assert adhoc is not None
+        if sid in self.finished_in and adhoc.completion is not None and self.evaluate(adhoc.completion, node.id):
+            self.drop(f"ah:{sid}")
+            if adhoc.cancel_remaining:
+                self._clear_scope(sid)
+        queue = self.get(f"ah:{sid}")
+        if queue and self.get(f"n:{sid}", 0) <= 0:
+            if len(queue) > 1:
+                self.put(f"ah:{sid}", queue[1:])
+            else:
+                self.drop(f"ah:{sid}")
+            self.follow_node(process, queue[0], sid, self._container_locals(sid))
+
+    def _container_locals(self, sid: str) -> Mapping[str, Any]:
+        holder = self.container_token(sid)
+        if holder is not None:
+            return holder.locals
+        index = self.new_containers.get(sid)
+        pending = self.create[index] if index is not None else None
+        return pending.locals if pending is not None else EMPTY
 
     def follow_node(self, process: Process, node_id: str, scope: str | None, loc: Mapping[str, Any]) -> None:
         for nxt in self.arrive(process, process.nodes[node_id], None, scope, loc):
@@ -806,6 +857,10 @@ class Move:
                     self._clear_scope(None)  # only event-subprocess hosts can be left: withdraw them
                 continue
             info = self.get(f"s:{sid}")
+            if info:
+                owner = process_of(info["node"])
+                if owner.nodes[info["node"]].adhoc is not None:
+                    self._adhoc_progress(owner, owner.nodes[info["node"]], sid)
             if not info or self.get(f"n:{sid}", 0) > 0:
                 if info:
                     self.recheck_or_joins(process_of(info["node"]), sid)
@@ -829,6 +884,7 @@ class Move:
             else:
                 continue
             self._forget_scope(sid)
+            self.finished_in.add(info.get("parent"))
             from vrooli_bpmn.loops import completed
 
             completed(self, node, container, info.get("parent"), data, loc, None, inner=inner)

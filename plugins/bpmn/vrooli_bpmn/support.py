@@ -5,7 +5,6 @@ from __future__ import annotations
 from vrooli_bpmn.model import Kind, Node
 
 _KINDS = {
-    Kind.AD_HOC: "ad-hoc subprocesses are not supported yet",
     Kind.COMPLEX: "complex gateways are not supported (use an inclusive gateway)",
 }
 
