@@ -448,3 +448,64 @@ async def test_a_routine_that_throws_its_own_start_signal_is_stopped_with_a_clea
             await engine.send_signal("ping")
         assert err.value.code == "start_loop"
         assert len(await engine.list_runs(routine_id="echo")) == 32
+
+
+def multi_user_task(boundary: str) -> str:
+    return model(
+        '<startEvent id="s"/><userTask id="u"><multiInstanceLoopCharacteristics><extensionElements>'
+        '<zeebe:loopCharacteristics inputCollection="= items" inputElement="item"/></extensionElements>'
+        "</multiInstanceLoopCharacteristics></userTask>"
+        + boundary
+        + '<task id="handled"/><task id="done"/><endEvent id="e1"/><endEvent id="e2"/>'
+        + chain("s", "u", "done", "e1")
+        + chain("b", "handled", "e2")
+    )
+
+
+async def test_an_interrupting_boundary_on_a_multi_instance_ends_every_instance(host, store):
+    text = multi_user_task(
+        '<boundaryEvent id="b" attachedToRef="u">'
+        "<timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></boundaryEvent>"
+    )
+    async with Engine.open(store, host=host, clock=FakeClock()) as engine:
+        run = await engine.start(source(text), {"items": [1, 2, 3]})
+        await engine.wait(run.id)
+        assert len(await engine.tasks()) == 3
+        await engine.advance_clock(600)
+        run = await engine.get_run(run.id)
+        assert await engine.tasks() == []
+        events = await engine.history(run.id)
+    assert run.status is RunStatus.COMPLETED
+    assert completed_steps(events) == ["handled"]  # once, for the body
+
+
+async def test_a_non_interrupting_boundary_on_a_multi_instance_fires_once_for_the_body(host, store):
+    text = multi_user_task(
+        '<boundaryEvent id="b" attachedToRef="u" cancelActivity="false"><signalEventDefinition signalRef="sg"/></boundaryEvent>'
+    ).replace('<process id="p"', '<signal id="sg" name="nudge"/><process id="p"')
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.start(source(text), {"items": [1, 2]})
+        await engine.wait(run.id)
+        await engine.send_signal("nudge")
+        for task in await engine.tasks():
+            run = await engine.complete_task(task.id, {})
+        events = await engine.history(run.id)
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert sorted(completed_steps(events)).count("handled") == 1
+    assert completed_steps(events)[-1] == "done"
+
+
+async def test_an_error_in_one_instance_interrupts_the_whole_multi_instance(host, store):
+    text = model(
+        '<startEvent id="s"/><scriptTask id="u" scriptFormat="python"><script>fail("Bad") if item == 2 else None</script>'
+        '<multiInstanceLoopCharacteristics><extensionElements><zeebe:loopCharacteristics inputCollection="= items" '
+        'inputElement="item"/></extensionElements></multiInstanceLoopCharacteristics></scriptTask>'
+        '<boundaryEvent id="b" attachedToRef="u"><errorEventDefinition/></boundaryEvent>'
+        '<task id="handled"/><task id="done"/><endEvent id="e1"/><endEvent id="e2"/>'
+        + chain("s", "u", "done", "e1") + chain("b", "handled", "e2")
+    )
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(source(text), {"items": [1, 2, 3]})
+        events = await engine.history(run.id)
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert completed_steps(events).count("handled") == 1 and "done" not in completed_steps(events)

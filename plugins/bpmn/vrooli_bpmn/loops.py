@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vrooli_bpmn.model import Node, Process
-from vrooli_core.model import ErrorInfo, Outcome
+from vrooli_core.model import ErrorInfo, Outcome, WaitKind, WaitSpec
 from vrooli_core.model.empty import EMPTY
 
 if TYPE_CHECKING:
@@ -33,6 +33,11 @@ def enter_looped(move: Move, process: Process, node: Node, scope: str | None, lo
     if not items:
         _finish_multi(move, process, node, scope, loc, key)
         return
+    if node.boundaries:
+        # Boundary events attach to the multi-instance body (one token for all instances), not to
+        # each instance: an interrupting one ends them all; a non-interrupting one fires once.
+        waits = [WaitSpec(WaitKind.INTERNAL, key=f"mi:{node.id}"), *move.boundary_waits(process, node)]
+        move.spawn(node.id, scope, data={"mib": key}, locals_=loc, waits=waits)
     for i in range(1 if loop.sequential else len(items)):
         move.instance(process, node, scope, _instance_locals(node, loc, items, i), {"mi": key, "i": i})
 
@@ -100,7 +105,7 @@ def completed(
                 move.instance(process, node, scope, _instance_locals(node, {k: v for k, v in loc.items() if k != loop.element_variable and k != "loopCounter"}, state["items"], i + 1), {"mi": data["mi"], "i": i + 1})
             return
         for token in list(move.view.tokens.values()):
-            if token.location == node.id and token.data.get("mi") == data["mi"] and token.scope == scope:
+            if token.location == node.id and data["mi"] in (token.data.get("mi"), token.data.get("mib")) and token.scope == scope:
                 move.kill(token)
         _finish_multi(move, process, node, scope, EMPTY, str(data["mi"]))
         return

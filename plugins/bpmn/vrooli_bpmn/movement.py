@@ -534,7 +534,10 @@ class Move:
             for ev in boundary.events:
                 if ev.trigger is trigger and (ev.code is None or ev.code == code):
                     if boundary.interrupting:
-                        if sid is not None:
+                        multi = self._multi_of(token, sid)
+                        if multi is not None:
+                            self.end_multi(activity, scope, multi)
+                        elif sid is not None:
                             self.end_scope(sid)
                         elif token is not None:
                             self.kill(token)
@@ -543,6 +546,41 @@ class Move:
                     self.follow(boundary.outgoing, process, scope)
                     return True
         return False
+
+    # -- multi-instance bodies ---------------------------------------------------------------------
+
+    def _multi_of(self, token: Token | None, sid: str | None) -> str | None:
+        """The multi-instance an instance token (or the subprocess instance ``sid``) belongs to."""
+        if sid is not None:
+            holder = self.container_token(sid)
+            index = self.new_containers.get(sid)
+            data = holder.data if holder is not None else (self.create[index].data if index is not None and self.create[index] is not None else EMPTY)  # type: ignore[union-attr]
+            return data.get("mi")
+        return token.data.get("mi") if token is not None else None
+
+    def end_multi(self, node: Node, scope: str | None, key: str) -> None:
+        """Interrupt a whole multi-instance activity: its body token, every instance, its state."""
+        for token in list(self.view.tokens.values()):
+            if token.location == node.id and token.scope == scope and key in (token.data.get("mi"), token.data.get("mib")):
+                self.kill(token)
+        for i, nt in enumerate(self.create):
+            if nt is not None and nt.location == node.id and nt.scope == scope and key in (nt.data.get("mi"), nt.data.get("mib")):
+                self.create[i] = None
+                self._count(scope, -1)
+                inner = nt.data.get("sid")
+                if inner is not None:
+                    self.new_containers.pop(inner, None)
+                    self._drop_pending(inner)
+                    self._forget_scope(inner)
+        self.drop(f"mi:{scope}:{key}")
+
+    def interrupt(self, host: Token) -> None:
+        """An interrupting boundary event fired on ``host``: an activity, or a multi-instance body."""
+        if "mib" in host.data:
+            process = self.c.process_of(host.location)
+            self.end_multi(process.nodes[host.location], host.scope, host.data["mib"])
+        else:
+            self.kill(host)
 
     # -- compensation and transactions ---------------------------------------------------------------
 
@@ -755,9 +793,13 @@ class Move:
             return
         self.instance(process, node, scope, loc, data)
 
+    def boundary_waits(self, process: Process, node: Node) -> list[WaitSpec]:
+        return [w for bid in node.boundaries for w in self._catch_waits(process, process.nodes[bid], blocking=False, key=f"b:{bid}")]
+
     def instance(self, process: Process, node: Node, scope: str | None, loc: Mapping[str, Any], data: Mapping[str, Any]) -> None:
-        """One execution of an activity: a token there, with its boundary events attached."""
-        waits = [w for bid in node.boundaries for w in self._catch_waits(process, process.nodes[bid], blocking=False, key=f"b:{bid}")]
+        """One execution of an activity: a token there, with its boundary events attached (to the
+        multi-instance body instead, for an instance of one)."""
+        waits = [] if "mi" in data else self.boundary_waits(process, node)
         if node.kind is Kind.RECEIVE:
             waits = self._catch_waits(process, node, blocking=True) + waits
         if self.c.inner_process(node) is None:
@@ -771,7 +813,7 @@ class Move:
         """Park the subprocess's container token (with its boundary events) and start its inside."""
         inner = self.c.inner_process(node)
         assert inner is not None
-        waits = [w for bid in node.boundaries for w in self._catch_waits(process, process.nodes[bid], blocking=False, key=f"b:{bid}")]
+        waits = [] if "mi" in data else self.boundary_waits(process, node)
         compensated = data.get("cin")
         data = {k: v for k, v in data.items() if k not in ("enter", "cin")}
         sid = f"s{self.get('sid#', 0) + 1}"

@@ -130,7 +130,8 @@ class BpmnNavigator(Navigator):
         return Graph(routine, steps, data=compiled, warnings=tuple(warnings) + tuple(_lint(compiled)))
 
     def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
-        """The main process's message and signal start events: each starts a new run when it fires."""
+        """The main process's message, signal and timer start events: each starts a new run when it
+        fires (a timer start on the schedule :meth:`start_due` computes)."""
         compiled: Compiled = graph.data
         process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
         found = []
@@ -139,7 +140,21 @@ class BpmnNavigator(Navigator):
                 if ev.trigger in (Trigger.MESSAGE, Trigger.SIGNAL):
                     kind = WaitKind.MESSAGE if ev.trigger is Trigger.MESSAGE else WaitKind.SIGNAL
                     found.append(WaitSpec(kind, name=ev.name or sid, key=sid))
+                elif ev.trigger is Trigger.TIMER and ev.timer is not None:
+                    found.append(WaitSpec(WaitKind.TIMER, name=ev.timer.text.strip(), key=sid))
         return tuple(found)
+
+    def start_due(self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0) -> float | None:
+        """A timer start event's next firing: timeDate once, timeDuration once after the version was
+        loaded, timeCycle until its repetitions are used up (cron: forever). Expressions are
+        evaluated without run variables; one that cannot be is an ExpressionError naming the event."""
+        compiled: Compiled = graph.data
+        process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
+        timer = next(e.timer for e in process.nodes[start.key].events if e.trigger is Trigger.TIMER)
+        names = {"__services__": compiled.services} if compiled.services else {}
+        if previous is None:
+            return float(timer.first_due(now, names))
+        return timer.next_due(previous, fired, names)
 
     def start(self, graph: Graph, view: RunView) -> Decision:
         compiled: Compiled = graph.data
@@ -172,7 +187,7 @@ class BpmnNavigator(Navigator):
         try:
             if outcome.status is OutcomeStatus.FAILED:
                 err = outcome.error
-                move.throw_error(process, token.scope, err.code if err else "error", err.message if err else "failed", node.id, node=node)
+                move.throw_error(process, token.scope, err.code if err else "error", err.message if err else "failed", node.id, token=token, node=node)
             elif node.kind is Kind.EVENT_BASED:
                 chosen = process.nodes[outcome.trigger or ""]
                 _merge_payload(move, outcome)
@@ -223,7 +238,7 @@ class BpmnNavigator(Navigator):
         try:
             _merge_payload(move, outcome)
             if boundary.interrupting:
-                move.kill(host)
+                move.interrupt(host)
             elif wait.spec.kind is WaitKind.TIMER:
                 _repeat_timer(move, boundary, wait, outcome)
             move.follow(boundary.outgoing, process, host.scope, host.locals)
