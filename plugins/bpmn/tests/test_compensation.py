@@ -197,3 +197,26 @@ async def test_compensation_waiting_on_a_person_survives_a_restart(host, store):
         run = await engine.wait(run.id)
     assert run.status is RunStatus.COMPLETED, run.error
     assert run.outputs["log"] == ["hotel", "after"] and run.outputs["called"] is True
+
+
+async def test_cancelling_one_instance_of_a_multi_instance_transaction_cancels_them_all(host, store):
+    text = model(
+        '<startEvent id="s"/><transaction id="tx"><multiInstanceLoopCharacteristics><extensionElements>'
+        '<zeebe:loopCharacteristics inputCollection="= items" inputElement="item"/></extensionElements>'
+        '</multiInstanceLoopCharacteristics><startEvent id="ts"/><userTask id="work"/>'
+        '<exclusiveGateway id="ok" default="f_fine"/><endEvent id="cancel"><cancelEventDefinition/></endEvent><endEvent id="te"/>'
+        + chain("ts", "work", "ok") + flow("f_bad", "ok", "cancel", "= bad") + flow("f_fine", "ok", "te")
+        + "</transaction>"
+        + '<boundaryEvent id="cancelled" attachedToRef="tx"><cancelEventDefinition/></boundaryEvent>'
+        + logs("after_cancel") + '<endEvent id="e1"/><endEvent id="e2"/>'
+        + chain("s", "tx", "e1") + chain("cancelled", "after_cancel", "e2")
+    )
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.start(source(text), {"log": [], "items": [1, 2, 3], "bad": False})
+        await engine.wait(run.id)
+        tasks = await engine.tasks()
+        assert len(tasks) == 3
+        run = await engine.complete_task(tasks[0].id, {"bad": True})
+        assert await engine.tasks() == []
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.outputs["log"] == ["after_cancel"]

@@ -701,7 +701,11 @@ class Move:
         process = self.c.process_of(info["node"])
         transaction = process.nodes[info["node"]]
         loc = self._container_locals(sid)
-        self.end_scope(sid)
+        multi = self._multi_of(None, sid)
+        if multi is not None:
+            self.end_multi(transaction, info.get("parent"), multi)  # one instance cancelled cancels them all
+        else:
+            self.end_scope(sid)
         for bid in transaction.boundaries:
             if any(ev.trigger is Trigger.CANCEL for ev in process.nodes[bid].events):
                 self.follow(process.nodes[bid].outgoing, process, info.get("parent"), loc)
