@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from vrooli_bpmn.model import Definitions, Kind, Node, Process, Trigger
@@ -110,9 +110,13 @@ class BpmnNavigator(Navigator):
     #: Dead-path elimination for every process, for models written for engines that do it
     #: (a process can also ask for it with ``vrooli:joins="dpe"``).
     dpe: ClassVar[bool] = False
+    #: Script formats (lower case) a subclass translates into the Python script subset, e.g. for
+    #: reference models written for another engine. A translator raises ValueError for a script it
+    #: cannot translate (a load error naming the script task). Empty: only Python scripts run.
+    script_languages: ClassVar[Mapping[str, Callable[[str], str]]] = {}
 
     def load(self, source: RoutineSource) -> Graph:
-        defs, warnings = Parser(source, test_mode=self.test_mode).parse()
+        defs, warnings = Parser(source, test_mode=self.test_mode, script_languages=self.script_languages).parse()
         compiled = Compiled(defs, self.services, self.dpe)
         main = defs.processes[defs.main]  # type: ignore[index]
         steps: dict[str, StepDef] = {}

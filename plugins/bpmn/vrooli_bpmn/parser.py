@@ -6,6 +6,7 @@ navigator cannot execute is a problem in a process that can run, and a warning i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from vrooli_bpmn.bindings import read_binding
@@ -48,9 +49,14 @@ _TOP_PASSIVE = {
 
 
 class Parser:
-    def __init__(self, source: RoutineSource, *, test_mode: bool = False, lenient: bool = False) -> None:
-        """``lenient``: every problem becomes a warning (reading a file to draw or inspect it, not to run it)."""
+    def __init__(
+        self, source: RoutineSource, *, test_mode: bool = False, lenient: bool = False,
+        script_languages: Mapping[str, Callable[[str], str]] | None = None,
+    ) -> None:
+        """``lenient``: every problem becomes a warning (reading a file to draw or inspect it, not to run it).
+        ``script_languages``: script formats (lower case) translated to the Python script subset."""
         self.source = source
+        self.script_languages = dict(script_languages or {})
         self.test_mode = test_mode
         self.lenient = lenient
         #: (process id or None for the file, problem)
@@ -281,7 +287,14 @@ class Parser:
             if zeebe is not None:
                 # Camunda 8: a FEEL expression whose result goes to a variable.
                 return ("feel", zeebe.get("resultVariable"), self._compile_text(process.id, zeebe.get("expression") or "", "feel", el.get("id"), zeebe.sourceline))
-            return compile_script(text_of(body), el.get("scriptFormat"), element=el.get("id"), line=body.sourceline)
+            text, fmt = text_of(body), el.get("scriptFormat")
+            translate = self.script_languages.get((fmt or "").strip().lower())
+            if translate is not None:
+                try:
+                    text, fmt = translate(text), "python"
+                except ValueError as exc:
+                    raise RoutineError(f"{fmt} script cannot be translated: {exc}", element=el.get("id"), line=body.sourceline) from None
+            return compile_script(text, fmt, element=el.get("id"), line=body.sourceline)
         except RoutineError as exc:
             self.problems.append((process.id, exc))
             return None
