@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import heapq
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -21,6 +20,7 @@ from vrooli_core.engine.navigator import Navigator
 from vrooli_core.engine.paths import PathPolicy, PathSelector
 from vrooli_core.engine.runtime import RunRuntime
 from vrooli_core.engine.services import StepServicesMixin
+from vrooli_core.engine.starts import StartTriggers
 from vrooli_core.engine.state import RunState, replay
 from vrooli_core.errors import ConfigError, NotFoundError, RoutineError, RunError
 from vrooli_core.events import EventBus
@@ -49,13 +49,9 @@ from vrooli_core.tracing import get_tracer, tracing_enabled
 
 RoutineLike = RoutineDef | RoutineSource | str | Path
 _ENDS = ("run.completed", "run.failed", "run.cancelled")
-#: Storage collection of routines' start triggers: routine id -> {"version", "starts": [wait specs]}.
-_STARTS = "vrooli.starts"
-_START_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("vrooli_start_depth", default=0)
-_MAX_START_DEPTH = 32
 
 
-class Engine(RunMover, StepServicesMixin, ChildRuns):
+class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
     """Runs routines. Open one with :meth:`open` (``async with``); :class:`SyncEngine` wraps it for
     synchronous code.
 
@@ -106,6 +102,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         self._summary_seq: dict[str, int] = {}
         self._timers: list[tuple[float, str, str]] = []
         self._timer_wake: anyio.Event | None = None
+        self._start_timers: list[tuple[float, str, str, str, int]] = []
+        self._starts_lock = anyio.Lock()
         self._selector: PathSelector | None = None
         self._tg: Any = None
 
@@ -182,8 +180,10 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
 
     async def load(self, source: RoutineLike, *, format: str | None = None) -> RoutineDef:
         """Parse and register a routine version. Without a declared version, the same content keeps its
-        version and changed content becomes the next one (1, 2, …)."""
-        _, graph, src = self.parse(source, format=format)
+        version and changed content becomes the next one (1, 2, …). The version loaded last owns the
+        routine's start triggers (as a deployment does in Camunda): its timer starts are scheduled on
+        the engine clock, replacing another version's schedule; reloading the same version keeps it."""
+        nav, graph, src = self.parse(source, format=format)
         routine = graph.routine
         if not routine.version:
             known = await self.storage.list_routines(routine.id)
@@ -191,11 +191,12 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
             version = same[-1].version if same else str(1 + max((int(r.version) for r in known if r.version.isdigit()), default=0))
             routine = attrs.evolve(routine, version=version)
             graph = attrs.evolve(graph, routine=routine)
-        await self.storage.put_routine(StoredRoutine(routine, src.text, src.path))
-        self._graphs[(routine.id, routine.version)] = graph
-        starts = self.navigator(routine.format).starts(graph)
-        # The version loaded last owns the routine's start triggers (as a deployment does in Camunda).
-        await self.storage.put_doc(_STARTS, routine.id, {"version": routine.version, "starts": self.converter.unstructure(list(starts))})
+        async with self._starts_lock:
+            starts = await self._starts_doc(nav, graph)  # first: a timer that cannot be scheduled stores nothing
+            await self.storage.put_routine(StoredRoutine(routine, src.text, src.path))
+            self._graphs[(routine.id, routine.version)] = graph
+            if starts is not None:
+                await self._put_starts(routine.id, starts)
         return routine
 
     async def graph(self, routine_id: str, version: str) -> Graph:
@@ -367,40 +368,6 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
         moved = await self._resolve_many(await self.storage.find_waits(kinds=(WaitKind.SIGNAL,), name=name), payload)
         return moved + await self._start_by(WaitKind.SIGNAL, name, payload)
 
-    async def _start_by(self, kind: WaitKind, name: str, payload: Any, *, first_only: bool = False) -> list[Run]:
-        """Runs started by a message or signal start trigger (each run moved until it rests).
-
-        A run started this way can throw what starts another (or itself): chains are bounded, so a
-        routine whose end event throws its own start signal fails with a clear error instead of
-        recursing without end."""
-        depth = _START_DEPTH.get()
-        if depth >= _MAX_START_DEPTH:
-            raise RunError(
-                f"{kind} {name!r} started runs {depth} levels deep: a start event keeps being triggered by "
-                "the runs it starts (a routine that throws its own start message or signal?)",
-                code="start_loop",
-            )
-        token = _START_DEPTH.set(depth + 1)
-        try:
-            return await self._start_runs(kind, name, payload, first_only=first_only)
-        finally:
-            _START_DEPTH.reset(token)
-
-    async def _start_runs(self, kind: WaitKind, name: str, payload: Any, *, first_only: bool) -> list[Run]:
-        started = []
-        for routine_id, doc in await self.storage.list_docs(_STARTS):
-            for spec in doc.get("starts", ()):
-                if spec.get("kind") != kind.value or spec.get("name") != name:
-                    continue
-                inputs = self._storable(payload if isinstance(payload, Mapping) else {}, "the payload")
-                stored = await self.storage.get_routine(routine_id, doc["version"])
-                rt = await self._create(stored.routine, inputs, start=spec.get("key") or None)
-                started.append(await self._settle_kicked(rt))
-                if first_only:
-                    return started
-                break
-        return started
-
     async def _resolve_many(self, waits: Iterable[Wait], payload: Any) -> list[Run]:
         payload = self._storable(payload, "the payload")
         touched: dict[str, RunRuntime] = {}
@@ -512,23 +479,37 @@ class Engine(RunMover, StepServicesMixin, ChildRuns):
     async def _load_timers(self) -> None:
         for w in await self.storage.find_waits(kinds=(WaitKind.TIMER,)):
             heapq.heappush(self._timers, (w.spec.due or 0.0, w.id, w.run_id))
+        await self._load_start_timers()
+
+    def _next_due(self) -> float | None:
+        """When the earliest timer falls due: a run's timer wait or a routine's timer start."""
+        heads = [h[0][0] for h in (self._timers, self._start_timers) if h]
+        return min(heads) if heads else None
 
     async def _fire_due(self) -> None:
-        timers = self._timers
-        while timers and timers[0][0] <= self.clock.now():
-            due, wait_id, run_id = heapq.heappop(timers)
-            try:
-                rt = await self._runtime(run_id)
-            except NotFoundError:
-                continue
-            if wait_id in rt.state.waits and not rt.state.status.finished:
-                await self._resolve(rt, wait_id, Outcome(output={"due": due}))
-                await self._settle_kicked(rt)
+        """Fire what is due, earliest first (a run's timer before a timer start due at the same time)."""
+        timers, starts = self._timers, self._start_timers
+        while True:
+            now = self.clock.now()
+            if timers and timers[0][0] <= now and not (starts and starts[0][0] < timers[0][0]):
+                due, wait_id, run_id = heapq.heappop(timers)
+                try:
+                    rt = await self._runtime(run_id)
+                except NotFoundError:
+                    continue
+                if wait_id in rt.state.waits and not rt.state.status.finished:
+                    await self._resolve(rt, wait_id, Outcome(output={"due": due}))
+                    await self._settle_kicked(rt)
+            elif starts and starts[0][0] <= now:
+                await self._fire_start_timer(heapq.heappop(starts))
+            else:
+                return
 
     async def _timer_service(self) -> None:
         while True:
             self._timer_wake = anyio.Event()
-            delay = self._timers[0][0] - self.clock.now() if self._timers else None
+            due = self._next_due()
+            delay = None if due is None else due - self.clock.now()
             if delay is not None and delay <= 0:
                 await self._fire_due()
                 continue

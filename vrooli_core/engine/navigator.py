@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from vrooli_core.errors import RoutineError
 from vrooli_core.model import NOTHING, Decision, Graph, IOMapping, Outcome, RoutineSource, Token, Wait, WaitSpec
 
 if TYPE_CHECKING:
@@ -91,10 +92,39 @@ class Navigator(abc.ABC):
         return NOTHING
 
     def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
-        """Messages and signals that start a new run of this routine (BPMN message and signal start
-        events), as MESSAGE/SIGNAL wait specs whose ``key`` names the start. When one arrives and no
-        run waits for it, the engine starts a run with the payload as inputs and ``view.start`` set."""
+        """What starts a new run of this routine besides ``Engine.run``, as wait specs whose ``key``
+        names the start (it becomes ``view.start`` of the runs it starts; keys are unique):
+
+        - MESSAGE and SIGNAL specs (BPMN message and signal start events): when one arrives and no
+          run waits for it, the engine starts a run with the payload as inputs;
+        - TIMER specs (BPMN timer start events): the engine schedules each on its clock when the
+          routine version is loaded, asking :meth:`start_due` when it fires, and starts a run (with no
+          inputs) at every firing.
+        """
         return ()
+
+    def start_due(self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0) -> float | None:
+        """When the timer start ``start`` (a TIMER spec from :meth:`starts`) fires next, in epoch
+        seconds on the engine clock; ``None``: never (again).
+
+        ``previous`` is ``None`` for the first firing of a schedule armed at ``now`` (the routine
+        version was loaded then); a due time in the past fires at once. Otherwise the start has
+        fired ``fired`` times, the last one due at ``previous``, and ``now`` is the time of that
+        firing; the answer must be later than ``previous``. Raise ``RoutineError`` naming the element
+        when the timer cannot be evaluated (at load, that refuses the routine).
+
+        By default a timer start fires once: at ``start.due``, or ``start.delay`` seconds after it
+        was armed. Override this for cycles (the BPMN navigator evaluates ``timeCycle``)."""
+        if previous is not None:
+            return None
+        if start.due is not None:
+            return start.due
+        if start.delay is not None:
+            return now + start.delay
+        raise RoutineError(
+            f"timer start {start.key!r} has neither due nor delay (a navigator with other timers overrides start_due)",
+            element=start.key or None,
+        )
 
     def condition_met(self, graph: Graph, view: RunView, wait: Wait) -> bool:
         """Whether a CONDITION wait's condition holds now (asked whenever the run's variables change).

@@ -16,6 +16,8 @@ from vrooli_core.model import (
     RoutineSource,
     StepDef,
     StepKind,
+    WaitKind,
+    WaitSpec,
 )
 from vrooli_core.testing.conformance._navigator_base import NavigatorSuiteBase
 
@@ -119,3 +121,37 @@ class NavigatorLoadTests(NavigatorSuiteBase, suite=True):
         assert one.create, "the start decision creates no token"
         unknown = [t.location for t in one.create if t.location not in graph.steps]
         assert not unknown, f"the start decision creates tokens at locations that are not steps: {unknown}"
+
+    # -- start triggers -----------------------------------------------------------------------
+
+    def test_starts_are_well_formed(self) -> None:
+        """``starts`` gives message, signal or timer WaitSpecs with unique keys (messages and signals
+        named). For a timer start, ``start_due`` is deterministic and answers a time or ``None``; a
+        next firing is later than the one before it."""
+        nav = self.navigator()
+        now = 1_700_000_000.0
+        for prop, source in self.samples().items():
+            graph = nav.load(source)
+            starts = tuple(nav.starts(graph))
+            keys = [getattr(s, "key", None) for s in starts]
+            assert len(set(keys)) == len(keys), f"{prop}: starts() repeats a key: {keys}"
+            for spec in starts:
+                assert isinstance(spec, WaitSpec), f"{prop}: starts() gave {spec!r}, not a WaitSpec"
+                assert spec.kind in (WaitKind.MESSAGE, WaitKind.SIGNAL, WaitKind.TIMER), (
+                    f"{prop}: start {spec.key!r} is a {spec.kind} wait (starts are messages, signals and timers)"
+                )
+                assert spec.key, f"{prop}: a start trigger has no key (it becomes view.start of its runs)"
+                if spec.kind is not WaitKind.TIMER:
+                    assert spec.name, f"{prop}: {spec.kind} start {spec.key!r} has no name to match"
+                    continue
+                first = nav.start_due(graph, spec, now)
+                assert first == nav.start_due(graph, spec, now), (
+                    f"{prop}: start_due of {spec.key!r} is not deterministic"
+                )
+                if first is None:
+                    continue
+                assert isinstance(first, (int, float)), f"{prop}: start_due of {spec.key!r} gave {first!r}"
+                later = nav.start_due(graph, spec, max(now, first), previous=first, fired=1)
+                assert later is None or later > first, (
+                    f"{prop}: timer start {spec.key!r} fires at {first}, then at {later} (not later)"
+                )
