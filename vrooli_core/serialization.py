@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import cattrs
 
-from vrooli_core.model.events import EVENT_TYPES, Event, UnknownEvent
+from vrooli_core.model.empty import EMPTY
+from vrooli_core.model.events import EVENT_TYPES, Event, StepCompleted, UnknownEvent, WaitResolved
+from vrooli_core.model.tokens import NewToken
 
 __all__ = ["dumps", "loads", "make_converter", "transform_error"]
 
@@ -20,8 +24,18 @@ def make_converter() -> cattrs.Converter:
     Events are written as ``{"run_id", "seq", "at", "type", "data"}``; ``type`` selects the payload
     class from :data:`vrooli_core.model.events.EVENT_TYPES`, and an unregistered type becomes an
     :class:`UnknownEvent` instead of an error, so history written by a removed plugin stays readable.
+    Fields at their default are left out, and two forms keep a step's stored events short (both
+    read back as the full values, and the longer forms written before them stay readable):
+
+    - a token a decision creates with nothing but a location is written as the location;
+    - a step whose output is exactly what it wrote to variables (the same object: the engine's
+      ``writes`` for an output mapping it writes as is) has it written once, as ``"output"`` in
+      place of ``outcome.output`` and ``writes``.
     """
     conv = cattrs.Converter(omit_if_default=True)
+    _new_tokens_by_location(conv)
+    for cls in (StepCompleted, WaitResolved):
+        _output_written_once(conv, cls)
 
     def unstructure_event(ev: Event) -> dict[str, Any]:
         payload = ev.payload
@@ -37,6 +51,45 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(Event, unstructure_event)
     conv.register_structure_hook(Event, structure_event)
     return conv
+
+
+def _new_tokens_by_location(conv: cattrs.Converter) -> None:
+    unstructure = conv.get_unstructure_hook(NewToken)
+    structure = conv.get_structure_hook(NewToken)
+
+    def unstructure_new_token(token: NewToken) -> Any:
+        data = unstructure(token)
+        return token.location if len(data) == 1 else data
+
+    def structure_new_token(obj: Any, cls: type) -> NewToken:
+        return NewToken(obj) if isinstance(obj, str) else structure(obj, cls)
+
+    conv.register_unstructure_hook(NewToken, unstructure_new_token)
+    conv.register_structure_hook(NewToken, structure_new_token)
+
+
+def _output_written_once(conv: cattrs.Converter, cls: type[StepCompleted | WaitResolved]) -> None:
+    unstructure = conv.get_unstructure_hook(cls)
+    structure = conv.get_structure_hook(cls)
+
+    def unstructure_payload(payload: StepCompleted | WaitResolved) -> dict[str, Any]:
+        written = payload.writes
+        if not written or written is not payload.outcome.output:
+            return unstructure(payload)  # type: ignore[no-any-return]
+        data = unstructure(attrs.evolve(payload, outcome=attrs.evolve(payload.outcome, output=None), writes=EMPTY))
+        data["output"] = conv.unstructure(written, unstructure_as=dict[str, Any])
+        return data  # type: ignore[no-any-return]
+
+    def structure_payload(obj: Mapping[str, Any], _: type) -> StepCompleted | WaitResolved:
+        if "output" not in obj:
+            return structure(obj, cls)  # type: ignore[no-any-return]
+        data = dict(obj)
+        data["writes"] = data.pop("output")
+        payload = structure(data, cls)
+        return attrs.evolve(payload, outcome=attrs.evolve(payload.outcome, output=payload.writes))
+
+    conv.register_unstructure_hook(cls, unstructure_payload)
+    conv.register_structure_hook(cls, structure_payload)
 
 
 def dumps(conv: cattrs.Converter, obj: Any, cls: type | None = None) -> str:

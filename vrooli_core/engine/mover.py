@@ -434,6 +434,9 @@ class RunMover:
         io: IOMapping = rt.nav.io(rt.graph, step.id)
         output = outcome.output
         if io.outputs is None:
+            if type(output) is dict:
+                # The output itself, not a copy: storage then writes the mapping once for both.
+                return output
             if isinstance(output, Mapping):
                 return dict(output)
             return {} if output is None else {step.id: output}

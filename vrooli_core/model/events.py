@@ -13,7 +13,7 @@ import attrs
 
 from vrooli_core.model.decision import Decision
 from vrooli_core.model.empty import EMPTY
-from vrooli_core.model.outcome import ErrorInfo, Outcome
+from vrooli_core.model.outcome import DONE, ErrorInfo, Outcome
 from vrooli_core.model.run import Limits, RoutineRef
 from vrooli_core.model.usage import NO_USAGE, Usage
 from vrooli_core.model.waits import WaitSpec
@@ -107,7 +107,7 @@ class StepCompleted:
     type: ClassVar[str]
     token: str
     step: str
-    outcome: Outcome
+    outcome: Outcome = DONE
     writes: Mapping[str, Any] = EMPTY
     decision: Decision | None = None
 

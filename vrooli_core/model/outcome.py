@@ -61,3 +61,7 @@ class Outcome:
     @classmethod
     def failure(cls, code: str, message: str, **kw: Any) -> Outcome:
         return cls(status=OutcomeStatus.FAILED, error=ErrorInfo(code=code, message=message, **kw))
+
+
+#: A completed outcome with nothing to report: no output, usage or error (a no-op step's).
+DONE = Outcome()
