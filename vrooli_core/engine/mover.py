@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 OK = Outcome()
 _RUNNING = RunStatus.RUNNING
+#: Step kinds the engine executes itself (no strategy), each recorded as started.
+_OWN_KINDS = frozenset({StepKind.HUMAN, StepKind.SUBROUTINE, StepKind.DELEGATE})
 
 
 class StepStopped(VrooliError):
@@ -267,7 +269,7 @@ class RunMover:
                 fx = await self._fail(rt, _nav_error(rt, f"token {tid} is at unknown location {token.location!r}", token.location))
             await self._after(rt, fx)
             return
-        hit = self._limit_hit(st)
+        hit = self._limit_hit(st, rt)
         if hit is not None:
             rt.ready.appendleft(tid)
             await self._limit_reached(rt, *hit)
@@ -278,11 +280,15 @@ class RunMover:
         attempt = st.started.get(tid)
         resumed = attempt is not None  # started before a crash: same attempt, same idempotency key
         attempt = attempt or 1
+        # A first attempt without side effects is recorded once, when it completes; a crash before
+        # that re-executes it as attempt 1, with the same key. Retries are always recorded as started,
+        # so a crash mid-retry resumes with the right attempt number.
+        record_start = resumed is False and self._has_side_effects(step)
         while True:
-            if not resumed:
+            if record_start:
                 async with rt.lock:
                     await self._record(rt, StepStarted(tid, step.id, attempt))
-            resumed = False
+            record_start = True
             outcome = await self._execute(rt, token, step, attempt)
             if outcome is None:  # cancelled, or the run stopped under the step
                 if tid in st.tokens and st.status is RunStatus.PAUSED:
@@ -336,6 +342,15 @@ class RunMover:
                 if err is not None:
                     fx = _merge(fx, await self._fail(rt, err))
         await self._after(rt, fx)
+
+    def _has_side_effects(self: Engine, step: StepDef) -> bool:
+        """Whether executing ``step`` may affect anything outside the run (see ``Strategy.side_effects``)."""
+        if step.kind in _OWN_KINDS:
+            return True
+        try:
+            return self.executor.strategy_for(step).side_effects
+        except VrooliError:  # no such strategy: the step fails when it executes, recorded as started
+            return True
 
     async def _ask(self: Engine, rt: RunRuntime, element: str | None, method: Any, *args: Any) -> tuple[Decision | None, ErrorInfo | None]:
         """Call a navigator method; a raise or an invalid answer becomes the run's error, not ours."""
@@ -451,10 +466,15 @@ class RunMover:
 
     # -- limits -------------------------------------------------------------------------------
 
-    def _limit_hit(self: Engine, st: Any) -> tuple[str, float, float] | None:
+    def _limit_hit(self: Engine, st: Any, rt: RunRuntime | None = None) -> tuple[str, float, float] | None:
         lim = st.limits
-        if lim.max_steps is not None and st.steps >= lim.max_steps:
-            return ("max_steps", st.steps, lim.max_steps)
+        if lim.max_steps is not None:
+            steps = st.steps
+            if rt is not None and rt.running:
+                # Steps in flight that recorded no step.started are not counted in the state yet.
+                steps += sum(1 for tid in rt.running if tid not in st.started)
+            if steps >= lim.max_steps:
+                return ("max_steps", steps, lim.max_steps)
         if lim.wall_time is not None and self.clock.now() - st.created_at >= lim.wall_time:
             return ("wall_time", self.clock.now() - st.created_at, lim.wall_time)
         if lim.max_cost is not None and st.usage.cost >= lim.max_cost:

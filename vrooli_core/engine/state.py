@@ -36,6 +36,7 @@ from vrooli_core.model.events import (
     RunPaused,
     RunResumed,
     StepCompleted,
+    StepRetrying,
     StepStarted,
     StepSuspended,
     SubstepRecorded,
@@ -250,10 +251,17 @@ def _on_step_started(state: RunState, ev: Event, fx: Effects) -> None:
     state.started[p.token] = p.attempt
 
 
+def _on_step_retrying(state: RunState, ev: Event, fx: Effects) -> None:
+    p: StepRetrying = ev.payload
+    if p.token not in state.started:
+        state.steps += 1  # a failed first attempt recorded without step.started counts here
+
+
 def _on_step_completed(state: RunState, ev: Event, fx: Effects) -> None:
     p: StepCompleted = ev.payload
     if state.started.pop(p.token, None) is None:
-        state.steps += 1  # a step recorded in one event (noop steps) counts when it completes
+        # A step recorded in one event (noop steps, steps without side effects) counts when it completes.
+        state.steps += 1
     outcome = p.outcome
     if outcome.usage is not NO_USAGE:
         state.usage = state.usage + outcome.usage
@@ -338,6 +346,7 @@ def _on_failed(state: RunState, ev: Event, fx: Effects) -> None:
 _HANDLERS: dict[type, Callable[[RunState, Event, Effects], None]] = {
     Decided: _on_decided,
     StepStarted: _on_step_started,
+    StepRetrying: _on_step_retrying,
     StepCompleted: _on_step_completed,
     StepSuspended: _on_step_suspended,
     SubstepRecorded: _on_substep,

@@ -81,6 +81,12 @@ class Strategy(abc.ABC):
     name: ClassVar[str]
     #: Step kinds this strategy runs when a step names no strategy of its own.
     kinds: ClassVar[frozenset[StepKind]] = frozenset()
+    #: ``False`` declares that executing a step affects nothing outside the run: the strategy computes
+    #: the output in-process from the inputs (a script, an expression) and calls nothing that sees the
+    #: idempotency key. Nobody needs to know such a step is in flight, so the engine records its
+    #: first attempt once, when it completes, instead of ``step.started`` and then
+    #: ``step.completed``. A crash mid-step re-executes it with the same attempt and key either way.
+    side_effects: ClassVar[bool] = True
 
     @abc.abstractmethod
     async def execute(self, ctx: StepContext) -> Outcome | Any:
