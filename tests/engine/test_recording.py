@@ -254,3 +254,19 @@ async def test_history_and_subscribers_see_the_output_a_step_wrote_once(host, st
     assert events == seen == stored
     completed = payloads(events, "step.completed")
     assert [(p.outcome.output, p.writes) for p in completed] == [({"i": n}, {"i": n}) for n in (1, 2, 3)]
+
+
+async def test_wall_time_is_recorded_from_a_millisecond(host, store):
+    async def slow(ctx: StepContext) -> dict[str, int]:
+        await anyio.sleep(0.003)
+        return {}
+
+    register(host, "pure", add_one, side_effects=False)
+    register(host, "effects", slow, side_effects=True)
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(flow(CHAIN))
+        events = await engine.history(run.id)
+    fast_a, fast_b, slow_c = (p.outcome.usage for p in payloads(events, "step.completed"))
+    assert all(u.wall_time == 0.0 or u.wall_time >= 0.001 for u in (fast_a, fast_b))  # never a sub-ms number
+    assert slow_c.wall_time >= 0.003 and slow_c.wall_time == round(slow_c.wall_time, 6)
+    assert run.usage.wall_time == slow_c.wall_time

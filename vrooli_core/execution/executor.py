@@ -15,6 +15,10 @@ from vrooli_core.execution.safety import ApprovalRequired, SafetyDenied, SafetyP
 from vrooli_core.execution.strategy import StepContext, Strategy
 from vrooli_core.model import ErrorInfo, Outcome, OutcomeStatus, StepDef, StepKind, WaitKind, WaitSpec
 
+#: Seconds below which a step's wall time is not recorded (longer ones are, to the microsecond): an
+#: in-process step takes microseconds, and a number on each of its stored events would be noise.
+MIN_WALL_TIME = 0.001
+
 #: Resolves a step whose strategy is ``auto`` (or unset) to a strategy name; ``None`` means "by kind".
 AutoPolicy = Callable[[StepDef], str | None]
 
@@ -87,13 +91,17 @@ class Executor:
             raise
         except Exception as exc:  # plugin boundary: a strategy's or tool's failure is the step's outcome
             outcome = Outcome(status=OutcomeStatus.FAILED, error=ErrorInfo.from_exception(exc, element=step.id))
-        elapsed = time.perf_counter() - started
         usage = outcome.usage
+        wall_time = usage.wall_time + time.perf_counter() - started
+        if wall_time < MIN_WALL_TIME:
+            if not usage.wall_time:
+                return outcome
+            wall_time = 0.0
         return Outcome(
             outcome.status,
             outcome.output,
             outcome.error,
-            type(usage)(usage.input_tokens, usage.output_tokens, usage.cost, usage.credits, usage.wall_time + elapsed, usage.model_calls),
+            type(usage)(usage.input_tokens, usage.output_tokens, usage.cost, usage.credits, round(wall_time, 6), usage.model_calls),
             outcome.wait,
             outcome.trigger,
         )
