@@ -13,6 +13,9 @@ from vrooli_core.model import StepKind
 class ScriptStrategy(Strategy):
     name: ClassVar[str] = "bpmn-script"
     kinds: ClassVar[frozenset[StepKind]] = frozenset()
+    # A script computes variables in-process; the functions it may call get no idempotency key (work
+    # with effects belongs in a service task), so the engine records the task once, when it completes.
+    side_effects: ClassVar[bool] = False
 
     async def execute(self, ctx: StepContext) -> Any:
         script = ctx.step.config["script"]
