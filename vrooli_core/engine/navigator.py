@@ -103,7 +103,9 @@ class Navigator(abc.ABC):
         """
         return ()
 
-    def start_due(self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0) -> float | None:
+    def start_due(
+        self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0
+    ) -> float | None:
         """When the timer start ``start`` (a TIMER spec from :meth:`starts`) fires next, in epoch
         seconds on the engine clock; ``None``: never (again).
 

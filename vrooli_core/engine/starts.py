@@ -6,8 +6,9 @@ id), owned by the version loaded last, as a deployment owns them in Camunda::
     {"version": "2", "starts": [wait specs], "schedule": "<id>",
      "timers": {"<start key>": {"due": 1700000000.0, "fired": 1}}}
 
-``timers`` is the schedule of the timer starts: when each fires next (``None``: never again) and how
-often it has fired. ``schedule`` identifies one version's schedule; loading another version (or other
+``timers`` is the schedule of the timer starts: when each fires next (``None``: never again), how
+often it has fired, and the ``problem`` of the last firing if it started no run or ended the schedule
+(a run the routine refused, a next firing the navigator could not compute). ``schedule`` identifies one version's schedule; loading another version (or other
 triggers) replaces it, and reloading the same one keeps it. A firing derives its run id from
 (schedule, start, firing number) and records itself after the run exists, so a crash between the two
 finds the run already started instead of starting another.
