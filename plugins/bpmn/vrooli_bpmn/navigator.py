@@ -148,7 +148,9 @@ class BpmnNavigator(Navigator):
                     found.append(WaitSpec(WaitKind.TIMER, name=ev.timer.text.strip(), key=sid))
         return tuple(found)
 
-    def start_due(self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0) -> float | None:
+    def start_due(
+        self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0
+    ) -> float | None:
         """A timer start event's next firing: timeDate once, timeDuration once after the version was
         loaded, timeCycle until its repetitions are used up (cron: forever). Expressions are
         evaluated without run variables; one that cannot be is an ExpressionError naming the event."""
@@ -208,6 +210,8 @@ class BpmnNavigator(Navigator):
             else:
                 if node.kind is Kind.RECEIVE:
                     _merge_payload(move, outcome)
+                if "set" in node.binding:
+                    move.variables.update(node.binding["set"])  # constant output parameters
                 from vrooli_bpmn.loops import completed
 
                 completed(move, process, node, token.scope, token.data, token.locals, outcome)
@@ -327,7 +331,7 @@ def _step(defs: Definitions, node: Node, warnings: list[RoutineWarning]) -> Step
     if not kind.is_activity:
         return StepDef(node.id, StepKind.NOOP, node.name, line=node.line)  # catch events, joins, event-based gateways
     b = node.binding
-    config: dict[str, Any] = {k: v for k, v in b.items() if k not in ("inputs", "outputs", "retries", "kind")}
+    config: dict[str, Any] = {k: v for k, v in b.items() if k not in ("inputs", "outputs", "retries", "kind", "set")}
     strategy = b.get("strategy")
     if kind.is_container or (kind is Kind.CALL and node.called in defs.processes):
         step_kind = StepKind.NOOP
