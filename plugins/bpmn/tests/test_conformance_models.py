@@ -335,3 +335,25 @@ async def test_elements_event_based_gateway_completes_with_dead_path_elimination
     assert run.status is RunStatus.COMPLETED
     # The signal branch runs its task; the timer branch has none and goes straight to the join.
     assert [s for s in steps if s != "gateway"] == (["Task_1pfzr39"] if first == "signal" else [])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_elements_lanes_message_semantics_of_the_main_process(anyio_backend, elements_host, store):
+    # [strict] part of lanes.bpmn: the main process runs task1, then waits at its message catch until
+    # the message arrives, then ends. Message flows are read (not executed: plain tasks send nothing,
+    # and starting the non-executable participant pool is the fixture's engine-specific part), so the
+    # test delivers the message the participant's completeTask would send.
+    async with Engine.open(store, host=elements_host) as engine:
+        routine = await engine.load(ELEMENTS / "lanes.bpmn", format="bpmn-elements")
+        defs = ElementsNavigator().load(_source(ELEMENTS / "lanes.bpmn")).data.defs
+        assert sorted((s, t) for s, t, _ in defs.message_flows) == [("completeTask", "intermediate"), ("task1", "messageStartEvent")]
+        run = await engine.run(routine)
+        assert run.status is RunStatus.WAITING
+        assert _steps(await engine.history(run.id)) == ["task1"]
+        name = defs.processes["mainProcess"].nodes["intermediate"].events[0].name
+        [moved] = await engine.send_message(name)
+        steps = _steps(await engine.history(run.id))
+    assert moved.status is RunStatus.COMPLETED and steps == ["task1"]
+    # task1's Camunda 7 output parameters are literal text: constants.
+    assert moved.outputs["message"] == "I'm done" and moved.outputs["arbval"] == "10"

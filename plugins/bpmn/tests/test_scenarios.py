@@ -509,3 +509,26 @@ async def test_an_error_in_one_instance_interrupts_the_whole_multi_instance(host
         events = await engine.history(run.id)
     assert run.status is RunStatus.COMPLETED, run.error
     assert completed_steps(events).count("handled") == 1 and "done" not in completed_steps(events)
+
+
+@tool
+def greet(greeting: str, total: int, missing: str | None = None) -> dict:
+    return {"text": f"{greeting} {total} {missing}"}
+
+
+async def test_camunda_7_parameters_literal_text_is_a_constant_and_expressions_evaluate(host, store):
+    text = model(
+        '<startEvent id="s"/><serviceTask id="t" camunda:type="greet" xmlns:camunda="http://camunda.org/schema/1.0/bpmn">'
+        "<extensionElements><camunda:inputOutput>"
+        '<camunda:inputParameter name="greeting">Hello there</camunda:inputParameter>'
+        '<camunda:inputParameter name="total">${amount * 2}</camunda:inputParameter>'
+        '<camunda:inputParameter name="missing"/>'
+        '<camunda:outputParameter name="said">${text}</camunda:outputParameter>'
+        '<camunda:outputParameter name="status">sent</camunda:outputParameter>'
+        "</camunda:inputOutput></extensionElements></serviceTask><endEvent id=\"e\"/>"
+        + chain("s", "t", "e")
+    )
+    async with Engine.open(store, host=host, tools=[greet]) as engine:
+        run = await engine.run(source(text), {"amount": 21})
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.outputs["said"] == "Hello there 42 None" and run.outputs["status"] == "sent"

@@ -45,7 +45,7 @@ def read_binding(el: Any, compile_text: Callable[..., Any], pid: str, problem: C
         if ns == ZEEBE:
             _zeebe(item, name, binding, inputs, outputs, compile_text, pid, eid)
         elif ns == CAMUNDA:
-            _camunda(item, name, inputs, outputs, form, compile_text, pid, eid)
+            _camunda(item, name, binding, inputs, outputs, form, compile_text, pid, eid, problem)
         elif ns == VROOLI:
             if name == "input":
                 inputs[item.get("name")] = _source(item.get("source") or item.get("name"), compile_text, pid, eid, item)
@@ -86,14 +86,52 @@ def _zeebe(item: Any, name: str, binding: dict[str, Any], inputs: dict[str, Any]
         binding.setdefault("headers", {})[item.get("key")] = item.get("value")
 
 
-def _camunda(item: Any, name: str, inputs: dict[str, Any], outputs: dict[str, Any], form: dict[str, Any], compile_text: Callable[..., Any], pid: str, eid: str) -> None:
+def _camunda(
+    item: Any, name: str, binding: dict[str, Any], inputs: dict[str, Any], outputs: dict[str, Any], form: dict[str, Any],
+    compile_text: Callable[..., Any], pid: str, eid: str, problem: Callable[..., None],
+) -> None:
     if name == "formField":
         _field(form, item.get("id"), item.get("type"), item.get("label"), False)
     elif name == "inputParameter":
-        inputs[item.get("name")] = _source(text_of(item) or item.get("name"), compile_text, pid, eid, item)
+        inputs[item.get("name")] = _camunda_value(item, compile_text, pid, eid, problem)
     elif name == "outputParameter":
+        # ``${path}`` reads the step's result; other text is a constant (set when the step completes).
         text = text_of(item)
-        outputs[item.get("name")] = text[2:-1] if text.startswith("${") and text.endswith("}") else (text or item.get("name"))
+        if [c for c in item if isinstance(c.tag, str)]:
+            _camunda_value(item, compile_text, pid, eid, problem)  # reports the nested value
+        elif text.startswith("${") and text.endswith("}"):
+            outputs[item.get("name")] = text[2:-1]
+        else:
+            binding.setdefault("set", {})[item.get("name")] = text or None
+
+
+class Constant:
+    """A literal parameter value (a Camunda 7 parameter's text without an expression); called
+    with the run's variables like a compiled expression."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, variables: Any) -> Any:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value!r})"
+
+
+def _camunda_value(item: Any, compile_text: Callable[..., Any], pid: str, eid: str, problem: Callable[..., None]) -> Any:
+    """A Camunda 7 input parameter: ``${…}`` is an expression, other text a constant string, and an
+    empty one null (as Camunda 7 reads them)."""
+    nested = [c for c in item if isinstance(c.tag, str)]
+    if nested:
+        problem(pid, f"camunda:{local(nested[0])} parameter values are not supported (use an expression)", item, element=eid)
+        return Constant(None)
+    text = text_of(item)
+    if "${" in text or "#{" in text:
+        return compile_text(pid, text.strip(), None, eid, item.sourceline)
+    return Constant(text or None)
 
 
 def _source(text: str | None, compile_text: Callable[..., Any], pid: str, eid: str, item: Any) -> Any:
