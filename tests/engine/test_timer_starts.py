@@ -46,7 +46,7 @@ class Ticker(Navigator):
     def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
         found = []
         for s in graph.data["starts"]:
-            form = {"every": s["every"], "times": s.get("times")} if "every" in s else {}
+            form = {"every": s["every"], "times": s.get("times"), "stuck": s.get("stuck")} if "every" in s else {}
             found.append(WaitSpec(WaitKind.TIMER, key=s["key"], due=s.get("at"), form=form))
         return tuple(found)
 
@@ -59,6 +59,8 @@ class Ticker(Navigator):
         times = start.form.get("times")
         if previous is None:
             return now + every
+        if start.form.get("stuck"):
+            return previous  # a navigator bug: the engine must not fire this again and again
         return None if times is not None and fired >= times else previous + every
 
     def start(self, graph: Graph, view) -> Decision:
@@ -254,3 +256,33 @@ async def test_message_and_signal_starts_still_start_runs(host, store):
         starts = sorted([await start_of(engine, r.id) for r in await runs_of(engine)], key=str)
     assert by_message.status is RunStatus.WAITING
     assert starts == ["clock", "on-go"]
+
+
+async def test_a_next_firing_that_is_not_later_ends_the_schedule_and_says_why(ticker_host, store):
+    async with Engine.open(store, host=ticker_host, clock=FakeClock()) as engine:
+        await engine.load(tick(every=100, stuck=True))
+        await engine.advance_clock(1000)
+        timer = (await engine.storage.get_doc(STARTS, "tick"))["timers"]["clock"]
+        assert len(await runs_of(engine)) == 1
+    assert timer["due"] is None and timer["fired"] == 1
+    assert "is not after" in timer["problem"]
+
+
+async def test_a_malformed_start_trigger_is_refused_at_load(host, store):
+    class Odd(Ticker):
+        name = "odd"
+        suffixes = (".odd",)
+
+        def starts(self, graph):
+            return (WaitSpec(WaitKind.HUMAN, key="ask"),)
+
+    class Plugin:
+        @hookimpl
+        def vrooli_register_navigators(self):
+            return [Odd]
+
+    host.register(Plugin(), "odd")
+    async with Engine.open(store, host=host, clock=FakeClock()) as engine:
+        with pytest.raises(RoutineError, match="message, signal or timer") as err:
+            await engine.load(RoutineSource(json.dumps({"id": "odd", "starts": []}), "o.odd"))
+    assert err.value.element == "ask"

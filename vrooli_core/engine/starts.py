@@ -61,6 +61,8 @@ class StartTriggers:
         for a trigger that cannot work, before anything is stored."""
         routine = graph.routine
         starts = list(nav.starts(graph))
+        for spec in starts:
+            _check_start(spec, routine.id)
         specs = self.converter.unstructure(starts)
         try:
             old = await self.storage.get_doc(STARTS, routine.id)
@@ -76,7 +78,6 @@ class StartTriggers:
         timers: dict[str, dict[str, Any]] = {}
         now = self.clock.now()
         for spec in starts:
-            _check_start(spec, routine.id)
             if spec.kind is not WaitKind.TIMER:
                 continue
             if spec.key in timers:
