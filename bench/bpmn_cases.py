@@ -4,7 +4,8 @@
 
 CASE is ``chain`` (a chain of script or no-op tasks), ``fork`` (a parallel fork/join), ``parse``
 (loading a model) or ``state`` (bytes of stored run state per step: every stored event serialised
-as a database would store it, on a ``memory://NAME?verify=1`` store). Prints one JSON object with
+as a database would store it, plus the run record and the latest snapshot, on a
+``memory://NAME?verify=1`` store). Prints one JSON object with
 what it measured; the driver (``bench.run``) adds targets and the SpiffWorkflow side
 (``bench.bpmn_peers``). The models come from ``bench.bpmn_workloads`` and are the same XML the peer
 parses.
@@ -149,18 +150,23 @@ async def _state(shape: str, n: int, kind: str) -> dict[str, Any]:
                 total += size
                 by_type[event.type] += size
                 count_by_type[event.type] += 1
-                payload = event.payload
-                if getattr(payload, "writes", None):
-                    writes += _json_size(conv.unstructure(payload.writes))
-                outcome = getattr(payload, "outcome", None)
-                if outcome is not None and outcome.output is not None:
-                    outputs += _json_size(conv.unstructure(outcome.output))
+                # The variable values in the stored form: ``writes``, or ``output`` where the output
+                # written to variables as is is stored once; an ``outcome.output`` stored beside them.
+                data = conv.unstructure(event)["data"]
+                written = data.get("writes", data.get("output"))
+                if written:
+                    writes += _json_size(written)
+                outcome = data.get("outcome")
+                if isinstance(outcome, dict) and outcome.get("output") is not None:
+                    outputs += _json_size(outcome["output"])
             variables_size = _json_size(conv.unstructure(variables))
             run_record = len(dumps(conv, stored_run).encode())
             snapshot = await engine.storage.load_snapshot(run.id)
+            snapshot_size = _json_size(snapshot[1]) if snapshot else 0
     finally:
         MemoryStorage.forget(name)
     steps = run.steps
+    stored = total + run_record + snapshot_size  # what the store keeps for the run
     largest = max(events, key=lambda e: len(dumps(conv, e))) if events else None
     samples: dict[str, str] = {}
     for etype in count_by_type:  # the middle event of each type, cut to 600 characters
@@ -176,11 +182,12 @@ async def _state(shape: str, n: int, kind: str) -> dict[str, Any]:
         "steps": steps,
         "events": len(events),
         "events_bytes": total,
+        "stored_bytes": stored,
         "variables_bytes": variables_size,
-        "bytes_per_step": round((total - variables_size) / steps, 1) if steps else None,
+        "bytes_per_step": round((stored - variables_size) / steps, 1) if steps else None,
         "step_writes_bytes": writes,
         "step_outputs_bytes": outputs,
-        "bytes_per_step_without_step_values": round((total - writes - outputs) / steps, 1) if steps else None,
+        "bytes_per_step_without_step_values": round((stored - writes - outputs) / steps, 1) if steps else None,
         "bytes_by_event_type": dict(by_type),
         "events_by_type": dict(count_by_type),
         "bytes_per_event_by_type": {k: round(v / count_by_type[k], 1) for k, v in by_type.items()},
@@ -189,7 +196,7 @@ async def _state(shape: str, n: int, kind: str) -> dict[str, Any]:
         else None,
         "sample_events": samples,
         "run_record_bytes": run_record,
-        "snapshot_bytes": _json_size(snapshot[1]) if snapshot else 0,
+        "snapshot_bytes": snapshot_size,
     }
 
 
