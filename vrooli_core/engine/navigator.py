@@ -152,9 +152,12 @@ class Navigator(abc.ABC):
         kinds = {"human": "human", "subroutine": "subprocess"}
         nodes = tuple(PictureNode(s.id, s.name or s.id, kinds.get(s.kind.value, "task")) for s in graph.steps.values())
         title = graph.routine.name or graph.routine.id
-        return Picture(nodes, (), title=title, warnings=(
-            f"this navigator ({getattr(self, 'name', type(self).__name__)}) does not describe its edges",
-        ))
+        return Picture(
+            nodes,
+            (),
+            title=title,
+            warnings=(f"this navigator ({getattr(self, 'name', type(self).__name__)}) does not describe its edges",),
+        )
 
     async def execute(self, graph: Graph, view: RunView, token: Token, ctx: StepContext) -> Outcome:
         """Delegating navigators: run the foreign runtime for a ``delegate`` step."""
