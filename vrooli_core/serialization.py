@@ -75,17 +75,19 @@ def _output_written_once(conv: cattrs.Converter, cls: type[StepCompleted | WaitR
     def unstructure_payload(payload: StepCompleted | WaitResolved) -> dict[str, Any]:
         written = payload.writes
         if not written or written is not payload.outcome.output:
-            return unstructure(payload)  # type: ignore[no-any-return]
+            data: dict[str, Any] = unstructure(payload)
+            return data
         data = unstructure(attrs.evolve(payload, outcome=attrs.evolve(payload.outcome, output=None), writes=EMPTY))
         data["output"] = conv.unstructure(written, unstructure_as=dict[str, Any])
-        return data  # type: ignore[no-any-return]
+        return data
 
     def structure_payload(obj: Mapping[str, Any], _: type) -> StepCompleted | WaitResolved:
         if "output" not in obj:
-            return structure(obj, cls)  # type: ignore[no-any-return]
+            plain: StepCompleted | WaitResolved = structure(obj, cls)
+            return plain
         data = dict(obj)
         data["writes"] = data.pop("output")
-        payload = structure(data, cls)
+        payload: StepCompleted | WaitResolved = structure(data, cls)
         return attrs.evolve(payload, outcome=attrs.evolve(payload.outcome, output=payload.writes))
 
     conv.register_unstructure_hook(cls, unstructure_payload)
