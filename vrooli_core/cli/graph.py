@@ -46,6 +46,7 @@ def graph(file: Path, fmt: str | None, kind: str | None, output: Path | None) ->
 
 def show_run_graph(run_ref: str, *, kind: str | None, output: Path | None) -> None:
     """``vrooli runs show RUN --graph``: the run's routine version, its visited steps coloured."""
+    from vrooli_core.errors import RoutineError
     from vrooli_core.picture import visits
 
     async def go(engine: Engine) -> tuple[Picture, dict[str, int]]:
@@ -53,7 +54,13 @@ def show_run_graph(run_ref: str, *, kind: str | None, output: Path | None) -> No
         run = await engine.get_run(run_id)
         picture = await _run_picture(engine, run.routine.id, run.routine.version, run.routine.format)
         title = f"{picture.title or run.routine.id} v{run.routine.version}: run {run.id} ({run.status})"
-        return _retitled(picture, title), visits(await engine.history(run_id))
+        history = await engine.history(run_id)
+        try:  # the navigator knows the elements tokens passed without stopping (gateways, events)
+            graph = await engine.graph(run.routine.id, run.routine.version)
+            counted = engine.navigator(run.routine.format).visits(graph, history)
+        except RoutineError:  # the version no longer loads: its steps' visits only
+            counted = visits(history)
+        return _retitled(picture, title), counted
 
     picture, visited = with_engine(go, hint=True)
     emit(picture, kind, output, visited)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,6 +12,7 @@ from vrooli_core.model import NOTHING, Decision, Graph, IOMapping, Outcome, Rout
 
 if TYPE_CHECKING:
     from vrooli_core.execution.strategy import StepContext
+    from vrooli_core.model.events import Event
     from vrooli_core.picture import Picture
 
 
@@ -139,6 +140,14 @@ class Navigator(abc.ABC):
     def io(self, graph: Graph, location: str) -> IOMapping:
         """How the step at ``location`` reads and writes run variables."""
         return graph.steps[location].io
+
+    def visits(self, graph: Graph, history: Sequence[Event]) -> dict[str, int]:
+        """How often a run visited each element of its picture, from its events, for ``vrooli runs
+        show --graph``. The default counts steps (a token completing or suspending at one); a navigator
+        whose tokens pass elements that are not steps (gateways, events) can add those."""
+        from vrooli_core.picture import visits
+
+        return visits(history)
 
     def picture(self, graph: Graph) -> Picture:
         """What the routine looks like, for ``vrooli graph`` and ``vrooli runs show --graph``.

@@ -278,6 +278,26 @@ def test_cli_runs_show_graph_colours_the_visited_elements(invoke: Any, tmp_path:
     assert shown.exit_code == 0, shown.output
     root = ET.fromstring(shown.stdout)
     visited = {g.get("data-id") for g in root.iter(f"{SVG}g") if "visited" in (g.get("class") or "").split()}
-    assert visited == {"prepare", "approve"}
+    assert visited == {"s", "prepare", "approve"}  # the start event passed, then the steps
     rect = next(g for g in root.iter(f"{SVG}g") if g.get("data-id") == "approve").find(f"{SVG}rect")
     assert rect is not None and rect.get("x") == "220"  # the run is drawn at the file's coordinates
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize(("x", "taken", "not_taken"), [(5, "big", "small"), (1, "small", "big")])
+async def test_a_runs_visits_include_the_gateways_and_events_it_passed(anyio_backend, host, store, x, taken, not_taken):
+    from vrooli_core import Engine
+
+    text = model(
+        '<startEvent id="s"/><exclusiveGateway id="g" default="f_small"/><task id="big"/><task id="small"/>'
+        '<exclusiveGateway id="m"/><endEvent id="e"/><endEvent id="never"/>'
+        + flow("f_s", "s", "g") + flow("f_big", "g", "big", "x &gt; 3") + flow("f_small", "g", "small")
+        + flow("f1", "big", "m") + flow("f2", "small", "m") + flow("f3", "m", "e")
+    )
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(source(text), {"x": x})
+        graph = await engine.graph(run.routine.id, run.routine.version)
+        visited = BpmnNavigator().visits(graph, await engine.history(run.id))
+    assert visited == {"s": 1, "g": 1, taken: 1, "m": 1, "e": 1}
+    assert not_taken not in visited and "never" not in visited

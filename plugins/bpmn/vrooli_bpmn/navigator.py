@@ -262,6 +262,12 @@ class BpmnNavigator(Navigator):
 
         return picture_of_graph(graph)
 
+    def visits(self, graph: Graph, history: Any) -> dict[str, int]:
+        """Steps a run visited, plus the gateways and events its tokens passed on the way."""
+        from vrooli_bpmn.picture import run_visits
+
+        return run_visits(graph, super().visits(graph, history), history)
+
     def picture_of_source(self, source: RoutineSource) -> Picture:
         """The picture of a file that does not load for running (read leniently)."""
         from vrooli_bpmn.picture import picture_of_source

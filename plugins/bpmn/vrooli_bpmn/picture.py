@@ -7,6 +7,8 @@ a non-executable process) still draw.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from vrooli_bpmn.model import Definitions, Kind, Node, Trigger
@@ -15,7 +17,7 @@ from vrooli_core.model import Graph, RoutineSource
 from vrooli_core.picture import Picture, PictureEdge, PictureNode
 from vrooli_core.picture_layout import place_missing
 
-__all__ = ["picture_of_definitions", "picture_of_graph", "picture_of_source"]
+__all__ = ["picture_of_definitions", "picture_of_graph", "picture_of_source", "run_visits"]
 
 _KINDS = {
     Kind.START: "start",
@@ -114,3 +116,69 @@ def _node(node: Node, bounds: tuple[float, float, float, float] | None) -> Pictu
 
 def _shorten(text: str) -> str:
     return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 3] + "..."
+
+
+def run_visits(graph: Graph, steps: dict[str, int], history: Any) -> dict[str, int]:
+    """``steps`` (a run's visits to steps) plus the elements its tokens passed without stopping:
+    gateways and events between a step (or the start) and the steps its decision created tokens at,
+    and the one end event a step's token could only have ended at."""
+    compiled = graph.data
+    counts = dict(steps)
+    for event in history:
+        payload = event.payload
+        if event.type == "run.decided" and getattr(payload, "cause", None) == "start":
+            process = compiled.defs.processes[compiled.defs.main]
+            sources = list(process.starts)
+        elif event.type == "step.completed":
+            sources = [payload.step]
+        else:
+            continue
+        decision = getattr(payload, "decision", None)
+        if decision is None or decision.error is not None:
+            continue
+        targets = {nt.location for nt in decision.create}
+        for source in sources:
+            for node in _passed(compiled, source, targets):
+                counts[node] = counts.get(node, 0) + 1
+    return counts
+
+
+def _passed(compiled: Any, source: str, targets: set[str]) -> list[str]:
+    """The elements that are not activities on the way from ``source`` to each of ``targets`` (found
+    breadth first through gateways and events); with no target, the way to the single end event
+    reachable that way, if there is exactly one."""
+    try:
+        process = compiled.process_of(source)
+    except KeyError:
+        return []
+    first = process.nodes[source]
+    parent: dict[str, str | None] = {source: None}
+    queue = [source]
+    ends: list[str] = []
+    found: list[str] = []
+    while queue:
+        current = queue.pop(0)
+        for flow in process.nodes[current].outgoing:
+            nxt = process.flows[flow].target
+            if nxt in parent:
+                continue
+            parent[nxt] = current
+            node = process.nodes[nxt]
+            if nxt in targets:
+                found.append(nxt)
+            elif node.kind is Kind.END:
+                ends.append(nxt)
+            elif not node.kind.is_activity and not (node.kind is Kind.CATCH and node.events and node.events[0].trigger is not Trigger.LINK):
+                queue.append(nxt)
+    if not targets and len(ends) == 1:
+        found = ends
+    passed: list[str] = []
+    for end in found:
+        node_id = end if end not in targets else parent[end]
+        while node_id is not None and node_id != source:
+            if node_id not in passed:
+                passed.append(node_id)
+            node_id = parent[node_id]
+    if first.kind is Kind.START and source not in passed:
+        passed.append(source)
+    return passed
