@@ -60,7 +60,7 @@ class RunCreated:
     parent_run_id: str | None = None
     parent_token: str | None = None
     labels: Mapping[str, str] = EMPTY
-    #: The start trigger that created the run (a message or signal start event's key), if any.
+    #: The start trigger that created the run (the key of a message, signal or timer start), if any.
     start: str | None = None
 
 
