@@ -551,12 +551,8 @@ class Move:
 
     def _multi_of(self, token: Token | None, sid: str | None) -> str | None:
         """The multi-instance an instance token (or the subprocess instance ``sid``) belongs to."""
-        if sid is not None:
-            holder = self.container_token(sid)
-            index = self.new_containers.get(sid)
-            data = holder.data if holder is not None else (self.create[index].data if index is not None and self.create[index] is not None else EMPTY)  # type: ignore[union-attr]
-            return data.get("mi")
-        return token.data.get("mi") if token is not None else None
+        holder = self._container(sid) if sid is not None else token
+        return holder.data.get("mi") if holder is not None else None
 
     def end_multi(self, node: Node, scope: str | None, key: str) -> None:
         """Interrupt a whole multi-instance activity: its body token, every instance, its state."""
@@ -565,13 +561,7 @@ class Move:
                 self.kill(token)
         for i, nt in enumerate(self.create):
             if nt is not None and nt.location == node.id and nt.scope == scope and key in (nt.data.get("mi"), nt.data.get("mib")):
-                self.create[i] = None
-                self._count(scope, -1)
-                inner = nt.data.get("sid")
-                if inner is not None:
-                    self.new_containers.pop(inner, None)
-                    self._drop_pending(inner)
-                    self._forget_scope(inner)
+                self._unmake(i)
         self.drop(f"mi:{scope}:{key}")
 
     def interrupt(self, host: Token) -> None:
@@ -774,14 +764,29 @@ class Move:
                 self.kill(token)
         for i, nt in enumerate(self.create):
             if nt is not None and nt.scope == sid:
-                self.create[i] = None
-                if "host" not in nt.data:
-                    self._count(sid, -1)
-                inner = nt.data.get("sid")
-                if inner is not None:
-                    self.new_containers.pop(inner, None)
-                    self._drop_pending(inner)
-                    self._forget_scope(inner)
+                self._unmake(i)
+
+    def _unmake(self, index: int) -> None:
+        """Withdraw a token this decision was about to create (and, for a container, its inside)."""
+        nt = self.create[index]
+        self.create[index] = None
+        if nt is None:
+            return
+        if "host" not in nt.data:
+            self._count(nt.scope, -1)
+        inner = nt.data.get("sid")
+        if inner is not None:
+            self.new_containers.pop(inner, None)
+            self._drop_pending(inner)
+            self._forget_scope(inner)
+
+    def _container(self, sid: str) -> Token | NewToken | None:
+        """The container token of scope ``sid``: live, or made in this decision."""
+        holder = self.container_token(sid)
+        if holder is not None:
+            return holder
+        index = self.new_containers.get(sid)
+        return self.create[index] if index is not None else None
 
     def container_token(self, sid: str) -> Token | None:
         node = self._scope_node(sid)
@@ -881,12 +886,8 @@ class Move:
             self.follow_node(process, queue[0], sid, self._container_locals(sid))
 
     def _container_locals(self, sid: str) -> Mapping[str, Any]:
-        holder = self.container_token(sid)
-        if holder is not None:
-            return holder.locals
-        index = self.new_containers.get(sid)
-        pending = self.create[index] if index is not None else None
-        return pending.locals if pending is not None else EMPTY
+        holder = self._container(sid)
+        return holder.locals if holder is not None else EMPTY
 
     def follow_node(self, process: Process, node_id: str, scope: str | None, loc: Mapping[str, Any]) -> None:
         for nxt in self.arrive(process, process.nodes[node_id], None, scope, loc):
