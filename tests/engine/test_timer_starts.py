@@ -11,7 +11,7 @@ import pytest
 from vrooli_core.clock import FakeClock
 from vrooli_core.engine import Engine, Navigator
 from vrooli_core.engine.starts import STARTS, timer_run_id
-from vrooli_core.errors import RoutineError
+from vrooli_core.errors import ExpressionError, RoutineError, RunError
 from vrooli_core.model import (
     Decision,
     Graph,
@@ -30,9 +30,10 @@ pytestmark = pytest.mark.anyio
 
 
 class Ticker(Navigator):
-    """A routine whose source is JSON: ``{"id", "starts": [{"key", "every", "times"} or {"key", "at"}],
-    "inputs"?}``. ``every``: a cycle (``times`` firings, ``None``: forever) from the time it is armed;
-    ``at``: once, at that epoch (the kernel's default ``start_due``). Each run parks on a person's task,
+    """A routine whose source is JSON: ``{"id", "starts": [{"key", "every", "times"} or {"key", "at"}
+    or {"key", "when"}], "inputs"?}``. ``every``: a cycle (``times`` firings, ``None``: forever) from the
+    time it is armed; ``at``: once, at that epoch (the kernel's default ``start_due``); ``when``: a
+    conditional start (the kernel's default ``start_condition_met``). Each run parks on a person's task,
     so runs stay countable, and records the start that created it."""
 
     name = "ticker"
@@ -46,6 +47,9 @@ class Ticker(Navigator):
     def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
         found = []
         for s in graph.data["starts"]:
+            if "when" in s:
+                found.append(WaitSpec(WaitKind.CONDITION, key=s["key"], condition=s["when"]))
+                continue
             form = {"every": s["every"], "times": s.get("times"), "stuck": s.get("stuck")} if "every" in s else {}
             found.append(WaitSpec(WaitKind.TIMER, key=s["key"], due=s.get("at"), form=form))
         return tuple(found)
@@ -283,6 +287,44 @@ async def test_a_malformed_start_trigger_is_refused_at_load(host, store):
 
     host.register(Plugin(), "odd")
     async with Engine.open(store, host=host, clock=FakeClock()) as engine:
-        with pytest.raises(RoutineError, match="message, signal or timer") as err:
+        with pytest.raises(RoutineError, match="message, signal, timer or condition") as err:
             await engine.load(RoutineSource(json.dumps({"id": "odd", "starts": []}), "o.odd"))
     assert err.value.element == "ask"
+
+
+# -- conditional starts (Navigator.starts CONDITION specs) --------------------------------------
+
+
+async def test_evaluate_conditions_starts_a_run_where_a_condition_holds(ticker_host, store):
+    async with Engine.open(store, host=ticker_host, clock=FakeClock()) as engine:
+        await engine.load(tick("hot", when="temperature > 30"))
+        await engine.load(tick("cold", when="temperature < 0"))
+        await engine.load(tick("timed", every=100))
+        assert await engine.evaluate_conditions({"temperature": 20}) == []
+        [run] = await engine.evaluate_conditions({"temperature": 35})
+        assert run.routine.id == "hot" and run.status is RunStatus.WAITING
+        assert run.inputs == {"temperature": 35}
+        assert await start_of(engine, run.id) == "clock"
+        assert await engine.evaluate_conditions({"temperature": -5}, routine="hot") == []
+        [cold] = await engine.evaluate_conditions({"temperature": -5}, routine="cold")
+        assert cold.routine.id == "cold"
+
+
+async def test_a_condition_that_cannot_be_evaluated_starts_nothing_and_names_the_start(ticker_host, store):
+    async with Engine.open(store, host=ticker_host, clock=FakeClock()) as engine:
+        await engine.load(tick("a", when="True"))
+        await engine.load(tick("b", when="level > 3"))
+        with pytest.raises(ExpressionError, match="clock"):
+            await engine.evaluate_conditions({})
+        assert await engine.list_runs() == []
+
+
+async def test_inputs_a_matching_routine_refuses_start_nothing(ticker_host, store):
+    schema = {"type": "object", "required": ["order"]}
+    async with Engine.open(store, host=ticker_host, clock=FakeClock()) as engine:
+        await engine.load(tick("free", when="True"))
+        await engine.load(tick("strict", when="True", inputs=schema))
+        with pytest.raises(RunError, match=r"'strict'.*no run was started"):
+            await engine.evaluate_conditions({"x": 1})
+        assert await engine.list_runs() == []
+        assert len(await engine.evaluate_conditions({"order": 7})) == 2

@@ -21,6 +21,7 @@ class Starting(FlowNavigator):
     starts_given: tuple[WaitSpec, ...] = (
         WaitSpec(WaitKind.MESSAGE, name="go", key="on-go"),
         WaitSpec(WaitKind.TIMER, key="hourly", delay=3600),
+        WaitSpec(WaitKind.CONDITION, key="hot", condition="temperature > 30"),
     )
 
     def starts(self, graph: Any) -> tuple[WaitSpec, ...]:
@@ -53,6 +54,11 @@ class BackwardsCycle(Starting):
         return now + 3600 if previous is None else previous - 1
 
 
+class ConditionNotBool(Starting):
+    def start_condition_met(self, graph: Any, start: WaitSpec, variables: Any) -> bool:
+        return "yes"  # type: ignore[return-value]
+
+
 _counter = itertools.count()
 
 
@@ -82,6 +88,7 @@ def test_well_formed_starts_pass() -> None:
         (NamelessMessage, "has no name"),
         (BackwardsCycle, "not later"),
         (WallClockTimer, "not deterministic"),
+        (ConditionNotBool, "not a bool"),
     ],
 )
 def test_malformed_starts_fail(nav: type[FlowNavigator], needle: str) -> None:

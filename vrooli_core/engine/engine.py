@@ -368,6 +368,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         moved = await self._resolve_many(await self.storage.find_waits(kinds=(WaitKind.SIGNAL,), name=name), payload)
         return moved + await self._start_by(WaitKind.SIGNAL, name, payload)
 
+    async def evaluate_conditions(self, variables: Mapping[str, Any] | None = None, *, routine: str | None = None) -> list[Run]:
+        """Start a run of every conditional start (``Navigator.starts``) whose condition holds for
+        ``variables``, with them as the run's inputs; ``routine`` narrows it to one routine id. Every
+        condition is evaluated, and every run's inputs checked, before any run starts: a condition that
+        cannot be evaluated (ExpressionError) or inputs a matching routine refuses (RunError) start
+        nothing. A routine with several conditional starts that hold gets one run per start."""
+        return await self._start_by_conditions(self._storable(dict(variables or {}), "the variables"), routine)
+
     async def _resolve_many(self, waits: Iterable[Wait], payload: Any) -> list[Run]:
         payload = self._storable(payload, "the payload")
         touched: dict[str, RunRuntime] = {}

@@ -100,7 +100,10 @@ class Navigator(abc.ABC):
           run waits for it, the engine starts a run with the payload as inputs;
         - TIMER specs (BPMN timer start events): the engine schedules each on its clock when the
           routine version is loaded, asking :meth:`start_due` when it fires, and starts a run (with no
-          inputs) at every firing.
+          inputs) at every firing;
+        - CONDITION specs (BPMN conditional start events): ``Engine.evaluate_conditions(variables)``
+          asks :meth:`start_condition_met` of each and starts a run, with those variables as inputs,
+          for every start whose condition holds.
         """
         return ()
 
@@ -128,6 +131,14 @@ class Navigator(abc.ABC):
             f"timer start {start.key!r} has neither due nor delay (a navigator with other timers overrides start_due)",
             element=start.key or None,
         )
+
+    def start_condition_met(self, graph: Graph, start: WaitSpec, variables: Mapping[str, Any]) -> bool:
+        """Whether the conditional start ``start`` (a CONDITION spec from :meth:`starts`) holds for
+        ``variables``. By default ``start.condition`` is evaluated in the kernel's sandbox. Raise
+        ``ExpressionError`` naming the element when it cannot be evaluated."""
+        from vrooli_core.expressions import evaluate
+
+        return bool(evaluate(start.condition or "False", variables, element=start.key or None))
 
     def condition_met(self, graph: Graph, view: RunView, wait: Wait) -> bool:
         """Whether a CONDITION wait's condition holds now (asked whenever the run's variables change).

@@ -20,6 +20,7 @@ import contextvars
 import heapq
 import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -36,7 +37,7 @@ STARTS = "vrooli.starts"
 _START_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("vrooli_start_depth", default=0)
 _MAX_START_DEPTH = 32
 _TIMER_RUN_IDS = uuid.UUID("0b7f3c1e-5d2a-4e8b-9a61-3f2d8c4b7e15")
-_KINDS = (WaitKind.MESSAGE, WaitKind.SIGNAL, WaitKind.TIMER)
+_KINDS = (WaitKind.MESSAGE, WaitKind.SIGNAL, WaitKind.TIMER, WaitKind.CONDITION)
 
 #: A scheduled timer start: (due, routine id, schedule id, start key, firings so far).
 StartTimer = tuple[float, str, str, str, int]
@@ -202,12 +203,43 @@ class StartTriggers:
                 break
         return started
 
+    # -- conditional starts -------------------------------------------------------------------
+
+    async def _start_by_conditions(self: Engine, variables: dict[str, Any], routine: str | None) -> list[Run]:
+        from vrooli_core.engine.engine import _validate_inputs
+
+        chosen: list[tuple[Graph, str]] = []
+        for routine_id, doc in await self.storage.list_docs(STARTS):
+            if routine is not None and routine_id != routine:
+                continue
+            specs = [s for s in doc.get("starts", ()) if s.get("kind") == WaitKind.CONDITION.value]
+            if not specs:
+                continue
+            graph = await self.graph(routine_id, doc["version"])
+            nav = self.navigator(graph.routine.format)
+            for raw in specs:
+                spec = self.converter.structure(raw, WaitSpec)
+                if nav.start_condition_met(graph, spec, MappingProxyType(variables)):
+                    try:
+                        _validate_inputs(graph.routine, variables)
+                    except RunError as exc:
+                        raise RunError(
+                            f"conditional start {spec.key!r} of routine {routine_id!r} holds, but {exc}; no run was started",
+                            code="invalid_inputs",
+                        ) from None
+                    chosen.append((graph, spec.key))
+        started = []
+        for graph, key in chosen:
+            rt = await self._create(graph.routine, variables, start=key)
+            started.append(await self._settle_kicked(rt))
+        return started
+
 
 def _check_start(spec: Any, routine_id: str) -> None:
     if not isinstance(spec, WaitSpec) or spec.kind not in _KINDS or not spec.key:
         raise RoutineError(
-            f"routine {routine_id!r}: Navigator.starts gave {spec!r}; a start trigger is a message, signal or "
-            "timer WaitSpec with a key naming the start",
+            f"routine {routine_id!r}: Navigator.starts gave {spec!r}; a start trigger is a message, signal, "
+            "timer or condition WaitSpec with a key naming the start",
             element=getattr(spec, "key", None) or None,
         )
 

@@ -6,6 +6,7 @@ import pytest
 from bpmn_builder import chain, flow, model, source
 
 from vrooli_core import Engine, FakeClock, tool
+from vrooli_core.errors import ExpressionError
 from vrooli_core.model import RunStatus
 
 pytestmark = pytest.mark.anyio
@@ -410,6 +411,64 @@ async def test_message_and_signal_start_events_create_runs(host, store):
         await engine.run(source(thrower, "thrower"))  # a thrown signal starts one more alarm run
         assert len(await engine.list_runs(routine_id="alarms")) == 2
         assert await engine.send_message("nobody listens") == []
+
+
+async def test_conditional_start_events_create_runs_when_their_condition_holds(host, store):
+    """As Camunda 7's evaluateStartConditions and Camunda 8's conditional evaluation: each start whose
+    condition holds for the given variables starts a run there, with them as inputs."""
+    stock = model(
+        '<startEvent id="low"><conditionalEventDefinition><condition>= stock &lt; 10</condition>'
+        '</conditionalEventDefinition></startEvent><startEvent id="empty"><conditionalEventDefinition>'
+        '<condition>${stock == 0}</condition></conditionalEventDefinition></startEvent>'
+        '<startEvent id="by_hand"/><userTask id="reorder"/><endEvent id="e"/>'
+        + chain("low", "reorder", "e") + flow("f_empty", "empty", "reorder") + flow("f_hand", "by_hand", "reorder"),
+        process="stock",
+    )
+    audit = model(
+        '<startEvent id="big"><conditionalEventDefinition><condition>amount &gt; 1000</condition>'
+        '</conditionalEventDefinition></startEvent><userTask id="review"/><endEvent id="e"/>' + chain("big", "review", "e"),
+        process="audit",
+    )
+    async with Engine.open(store, host=host) as engine:
+        await engine.load(source(stock, "stock"))
+        await engine.load(source(audit, "audit"))
+        assert await engine.evaluate_conditions({"stock": 50, "amount": 5}) == []
+        [low] = await engine.evaluate_conditions({"stock": 4, "amount": 5})
+        assert low.routine.id == "stock" and low.status is RunStatus.WAITING and low.inputs["stock"] == 4
+        assert [e.payload.start for e in await engine.history(low.id) if e.type == "run.created"] == ["low"]
+        both = await engine.evaluate_conditions({"stock": 0, "amount": 5})
+        starts = sorted([e.payload.start for r in both for e in await engine.history(r.id) if e.type == "run.created"])
+        assert starts == ["empty", "low"]
+        [big] = await engine.evaluate_conditions({"stock": 0, "amount": 5000}, routine="audit")
+        assert big.routine.id == "audit"
+        # A routine started directly still waits at its conditional start until the condition holds.
+        direct = await engine.run(source(audit, "audit"), {"amount": 1})
+        assert direct.status is RunStatus.WAITING and await engine.tasks(run_id=direct.id) == []
+        direct = await engine.set_variables(direct.id, {"amount": 2000})
+        assert len(await engine.tasks(run_id=direct.id)) == 1
+
+
+async def test_a_conditional_start_that_cannot_be_evaluated_starts_nothing(host, store):
+    broken = model(
+        '<startEvent id="odd"><conditionalEventDefinition><condition>count &gt; 2</condition>'
+        '</conditionalEventDefinition></startEvent><endEvent id="e"/>' + chain("odd", "e"),
+        process="broken",
+    )
+    fine = model(
+        '<startEvent id="any"><conditionalEventDefinition><condition>= true</condition>'
+        '</conditionalEventDefinition></startEvent><endEvent id="e"/>' + chain("any", "e"),
+        process="fine",
+    )
+    async with Engine.open(store, host=host) as engine:
+        await engine.load(source(fine, "fine"))
+        await engine.load(source(broken, "broken"))
+        with pytest.raises(ExpressionError) as caught:
+            await engine.evaluate_conditions({"count": "many"})
+        assert "odd" in str(caught.value)
+        assert await engine.list_runs() == []
+        runs = await engine.evaluate_conditions({"count": 3})
+        assert sorted(r.routine.id for r in runs) == ["broken", "fine"]
+        assert {r.status for r in runs} == {RunStatus.COMPLETED}
 
 
 async def test_zeebe_correlation_keys_and_receive_tasks(host, store):

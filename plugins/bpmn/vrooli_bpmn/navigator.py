@@ -134,8 +134,9 @@ class BpmnNavigator(Navigator):
         return Graph(routine, steps, data=compiled, warnings=tuple(warnings) + tuple(_lint(compiled)))
 
     def starts(self, graph: Graph) -> tuple[WaitSpec, ...]:
-        """The main process's message, signal and timer start events: each starts a new run when it
-        fires (a timer start on the schedule :meth:`start_due` computes)."""
+        """The main process's message, signal, timer and conditional start events: each starts a new
+        run when it fires (a timer start on the schedule :meth:`start_due` computes, a conditional
+        start when ``Engine.evaluate_conditions`` finds its condition true)."""
         compiled: Compiled = graph.data
         process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
         found = []
@@ -146,7 +147,15 @@ class BpmnNavigator(Navigator):
                     found.append(WaitSpec(kind, name=ev.name or sid, key=sid))
                 elif ev.trigger is Trigger.TIMER and ev.timer is not None:
                     found.append(WaitSpec(WaitKind.TIMER, name=ev.timer.text.strip(), key=sid))
+                elif ev.trigger is Trigger.CONDITIONAL and ev.condition is not None:
+                    found.append(WaitSpec(WaitKind.CONDITION, condition=ev.condition.text.strip(), key=sid))
         return tuple(found)
+
+    def start_condition_met(self, graph: Graph, start: WaitSpec, variables: Mapping[str, Any]) -> bool:
+        compiled: Compiled = graph.data
+        process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
+        condition = next(e.condition for e in process.nodes[start.key].events if e.trigger is Trigger.CONDITIONAL)
+        return bool(condition.evaluate(_names(compiled, variables)))  # FEEL null is false
 
     def start_due(
         self, graph: Graph, start: WaitSpec, now: float, *, previous: float | None = None, fired: int = 0
@@ -157,7 +166,7 @@ class BpmnNavigator(Navigator):
         compiled: Compiled = graph.data
         process = compiled.defs.processes[compiled.defs.main]  # type: ignore[index]
         timer = next(e.timer for e in process.nodes[start.key].events if e.trigger is Trigger.TIMER)
-        names = {"__services__": compiled.services} if compiled.services else {}
+        names = _names(compiled, {})
         if previous is None:
             return float(timer.first_due(now, names))
         return timer.next_due(previous, fired, names)
@@ -225,10 +234,7 @@ class BpmnNavigator(Navigator):
         condition = _condition_of(graph.data, wait)
         if condition is None:
             return super().condition_met(graph, view, wait)
-        names = dict(view.variables)
-        if graph.data.services:
-            names["__services__"] = graph.data.services
-        return bool(condition.evaluate(names))  # FEEL null is false
+        return bool(condition.evaluate(_names(graph.data, view.variables)))  # FEEL null is false
 
     def on_event(self, graph: Graph, view: RunView, wait: Wait, outcome: Outcome) -> Decision:
         compiled: Compiled = graph.data
@@ -288,6 +294,14 @@ def _event_subprocess(compiled: Compiled, view: RunView, host: Token, wait: Wait
     except BpmnError as exc:
         return Decision(error=exc.info)
     return move.decision()
+
+
+def _names(compiled: Compiled, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What expressions see: the variables, and the registered functions when there are any."""
+    names = dict(variables)
+    if compiled.services:
+        names["__services__"] = compiled.services
+    return names
 
 
 def _condition_of(compiled: Compiled, wait: Wait) -> Any:

@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from vrooli_core.engine import Navigator, RunView
-from vrooli_core.errors import RoutineError
+from vrooli_core.errors import ExpressionError, RoutineError
 from vrooli_core.model import (
     Decision,
     Graph,
@@ -125,11 +125,13 @@ class NavigatorLoadTests(NavigatorSuiteBase, suite=True):
     # -- start triggers -----------------------------------------------------------------------
 
     def test_starts_are_well_formed(self) -> None:
-        """``starts`` gives message, signal or timer WaitSpecs with unique keys (messages and signals
-        named). For a timer start, ``start_due`` is deterministic and answers a time or ``None``; a
-        next firing is later than the one before it."""
+        """``starts`` gives message, signal, timer or condition WaitSpecs with unique keys (messages
+        and signals named). For a timer start, ``start_due`` is deterministic and answers a time or
+        ``None``; a next firing is later than the one before it. For a conditional start,
+        ``start_condition_met`` answers a bool (or raises ExpressionError) for no variables."""
         nav = self.navigator()
         now = 1_700_000_000.0
+        kinds = (WaitKind.MESSAGE, WaitKind.SIGNAL, WaitKind.TIMER, WaitKind.CONDITION)
         for prop, source in self.samples().items():
             graph = nav.load(source)
             starts = tuple(nav.starts(graph))
@@ -137,10 +139,19 @@ class NavigatorLoadTests(NavigatorSuiteBase, suite=True):
             assert len(set(keys)) == len(keys), f"{prop}: starts() repeats a key: {keys}"
             for spec in starts:
                 assert isinstance(spec, WaitSpec), f"{prop}: starts() gave {spec!r}, not a WaitSpec"
-                assert spec.kind in (WaitKind.MESSAGE, WaitKind.SIGNAL, WaitKind.TIMER), (
-                    f"{prop}: start {spec.key!r} is a {spec.kind} wait (starts are messages, signals and timers)"
+                assert spec.kind in kinds, (
+                    f"{prop}: start {spec.key!r} is a {spec.kind} wait (starts are messages, signals, timers and conditions)"
                 )
                 assert spec.key, f"{prop}: a start trigger has no key (it becomes view.start of its runs)"
+                if spec.kind is WaitKind.CONDITION:
+                    try:
+                        met = nav.start_condition_met(graph, spec, {})
+                    except ExpressionError:
+                        continue
+                    assert isinstance(met, bool), (
+                        f"{prop}: start_condition_met of {spec.key!r} gave {met!r}, not a bool"
+                    )
+                    continue
                 if spec.kind is not WaitKind.TIMER:
                     assert spec.name, f"{prop}: {spec.kind} start {spec.key!r} has no name to match"
                     continue
