@@ -111,6 +111,28 @@ async def test_strict_parallel_join_after_an_exclusive_split_stalls_and_is_linte
         assert parked.location == "join"
 
 
+async def test_arrivals_waiting_at_a_join_share_one_token_and_extra_ones_wait_for_the_next_firing(host, store):
+    """Flow ``jm`` delivers twice before ``ju`` delivers once: the join fires once (one arrival per
+    flow), and the second ``jm`` arrival waits on; one token at the join stands for what waits."""
+    text = model(
+        '<startEvent id="s"/><parallelGateway id="fork"/><exclusiveGateway id="m"/><userTask id="u"/>'
+        '<parallelGateway id="join"/><task id="after"/><endEvent id="e"/>'
+        + flow("f0", "s", "fork") + flow("f1", "fork", "m") + flow("f2", "fork", "m") + flow("f3", "fork", "u")
+        + flow("jm", "m", "join") + flow("ju", "u", "join") + chain("join", "after", "e")
+    )
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(source(text))
+
+        async def where() -> list[str]:
+            return sorted(t.location for t in (await engine._runtime(run.id)).state.tokens.values())
+
+        assert await where() == ["join", "u"]
+        [task] = await engine.tasks(run_id=run.id)
+        run = await engine.complete_task(task.id, {})
+        assert run.status is RunStatus.WAITING and await where() == ["join"]
+        assert completed_steps(await engine.history(run.id)) == ["after"]
+
+
 async def test_user_task_becomes_a_human_task_with_its_lane(host, store):
     text = model(
         '<laneSet><lane id="l" name="Managers"><flowNodeRef>u</flowNodeRef></lane></laneSet>'

@@ -229,7 +229,7 @@ class Move:
     # -- joins ------------------------------------------------------------------------------------
 
     def _join(self, process: Process, node: Node, via: str | None, scope: str | None, *, strict: bool) -> bool:
-        """Record an arrival; True when the join fires (the arriving token is then not parked)."""
+        """Record an arrival; True when the join fires (the arriving token then moves on)."""
         if len(node.incoming) < 2:
             return True
         if strict:
@@ -239,18 +239,13 @@ class Move:
         arrived[via or ""] = arrived.get(via or "", 0) + 1
         if self._can_still_arrive(process, node, scope):
             self.put(key, arrived)
-            self._park(node, via, scope)
+            self._park(node, scope)
             pending = self.get(f"oj:{scope}", [])
             if node.id not in pending:
                 self.put(f"oj:{scope}", [*pending, node.id])
             return False
-        # Fire: the current arrival passes; one parked token per other arrived flow is consumed.
-        arrived[via or ""] -= 1
-        parked = self._parked(node, scope)
-        for flow, count in arrived.items():
-            if flow != via:
-                for _ in range(count):
-                    self._withdraw(parked, flow)
+        # Fire: the current arrival passes and consumes every earlier one.
+        self._unpark(node, scope)
         self.drop(key)
         self._or_join_done(node.id, scope)
         return True
@@ -262,8 +257,29 @@ class Move:
         else:
             self.drop(f"oj:{scope}")
 
-    def _park(self, node: Node, via: str | None, scope: str | None) -> None:
-        self.spawn(node.id, scope, data={"via": via}, waits=[WaitSpec(WaitKind.INTERNAL, key=f"join:{node.id}")])
+    def _park(self, node: Node, scope: str | None) -> None:
+        """Arrivals waiting at a join are counted in state; one token stands for all of them (it keeps
+        the scope alive and shows where the run waits). Created by the first, kept until none waits."""
+        key = f"jp:{scope}:{node.id}"
+        if not self.get(key):
+            self.put(key, 1)
+            self.spawn(node.id, scope, waits=[WaitSpec(WaitKind.INTERNAL, key=f"join:{node.id}")])
+
+    def _unpark(self, node: Node, scope: str | None) -> None:
+        """No arrival waits at the join any more: withdraw its token (one scan, once per firing)."""
+        key = f"jp:{scope}:{node.id}"
+        if not self.get(key):
+            return
+        self.drop(key)
+        for i, nt in enumerate(self.create):
+            if nt is not None and nt.location == node.id and nt.scope == scope:
+                self.create[i] = None
+                self._count(scope, -1)
+                return
+        for token in self.view.tokens.values():
+            if token.location == node.id and token.scope == scope and token.id not in self.gone:
+                self.kill(token)
+                return
 
     def _parallel_arrival(self, node: Node, via: str, scope: str | None, *, dead: bool) -> bool | None:
         """A token (or, with DPE, a discard) reaches a parallel join, in O(1): one counter per incoming
@@ -280,17 +296,15 @@ class Move:
                 self.put(dead_key, gone_dead + 1)
                 return None
             self.put(real_key, real + 1)
-            self._park(node, via, scope)
+            self._park(node, scope)
             return False
         # Fire: the arrival in hand covers its own flow; take one from every other flow.
-        parked = self._parked(node, scope)
         any_real = not dead
-        satisfied = 0
+        satisfied = waiting = 0
         for flow in node.incoming:
             fr, fd = self.get(f"j:{base}:{flow}", 0), self.get(f"d:{base}:{flow}", 0)
             if flow != via:
                 if fr > 0:
-                    self._withdraw(parked, flow)
                     fr -= 1
                     any_real = True
                 else:
@@ -301,36 +315,14 @@ class Move:
                 else:
                     self.drop(key)
             satisfied += 1 if fr + fd > 0 else 0
+            waiting += fr
         if satisfied:
             self.put(satisfied_key, satisfied)
         else:
             self.drop(satisfied_key)
-        return any_real if dead else True
-
-    def _parked(self, node: Node, scope: str | None) -> dict[str, list[Any]]:
-        """Tokens parked at a join by the flow they came by: this decision's (as indexes into
-        ``create``) and live ones. Built once per firing, so firing is O(incoming)."""
-        found: dict[str, list[Any]] = {}
-        for i, nt in enumerate(self.create):
-            if nt is not None and nt.location == node.id and nt.scope == scope:
-                found.setdefault(nt.data.get("via"), []).append(i)
-        for token in self.view.tokens.values():
-            if token.location == node.id and token.scope == scope and token.id not in self.gone:
-                found.setdefault(token.data.get("via"), []).append(token)
-        return found
-
-    def _withdraw(self, parked: dict[str, list[Any]], flow: str) -> None:
-        waiting = parked.get(flow)
         if not waiting:
-            return
-        item = waiting.pop(0)
-        if isinstance(item, int):
-            nt = self.create[item]
-            self.create[item] = None
-            if nt is not None:
-                self._count(nt.scope, -1)
-        else:
-            self.kill(item)
+            self._unpark(node, scope)
+        return any_real if dead else True
 
     def discard(self, flows: list[str], process: Process, scope: str | None) -> None:
         """Dead-path elimination: send a discard down each untaken flow until a join counts it (a no-op
@@ -383,10 +375,7 @@ class Move:
                 continue
             if self._can_still_arrive(process, gateway, scope):
                 continue
-            parked = self._parked(gateway, scope)
-            for flow, count in dict(self.get(key)).items():
-                for _ in range(count):
-                    self._withdraw(parked, flow)
+            self._unpark(gateway, scope)
             self.drop(key)
             self._or_join_done(gateway_id, scope)
             self.follow(self._inclusive(process, gateway), process, scope)
