@@ -1,0 +1,130 @@
+"""Connecting: one SQLAlchemy engine per open store, with the settings each database needs, and the
+read and write transactions the store's operations run in (always in a worker thread).
+
+SQLite: a file in WAL mode (readers never wait for the writer), ``busy_timeout`` for the writers of
+other processes, foreign keys on. Python's sqlite3 would start transactions only before INSERT and
+UPDATE (so DDL and reads ran outside them); it is put in autocommit mode and every transaction is
+begun here: ``BEGIN IMMEDIATE`` for writes (the write lock is taken at the start, so two writers
+never deadlock upgrading read locks), plain ``BEGIN`` for reads. Writers of one process take turns
+on a lock per file, so they queue instead of polling SQLite's busy handler.
+
+PostgreSQL: psycopg 3; ``schema=NAME`` is the search path of every connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from vrooli_core.errors import StorageError, VrooliError
+from vrooli_sqlalchemy.url import StoreURL
+
+__all__ = ["POOL_SIZE", "Database", "translated"]
+
+#: Connections per store, and so the worker threads a store uses at most.
+POOL_SIZE = 8
+_WRITE = "vrooli_write"
+# One lock per SQLite file, shared by every store of the process on it (dict.setdefault is atomic).
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+
+
+class Database:
+    """An engine on one store and its transactions."""
+
+    def __init__(self, url: StoreURL) -> None:
+        self.url = url
+        self.engine = _create_engine(url)
+        self.dialect = url.dialect
+        self._writers = _FILE_LOCKS.setdefault(str(url.path), threading.Lock()) if url.path is not None else None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction: committed when the block ends, rolled back when it raises."""
+        with self._writers or contextlib.nullcontext(), self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _create_engine(url: StoreURL) -> sa.Engine:
+    pool: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": 60}
+    if url.dialect == "sqlite":
+        assert url.path is not None
+        try:
+            url.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{url.display}: cannot create the folder of the database: {exc}") from exc
+        engine = sa.create_engine(url.driver_url, connect_args={"check_same_thread": False}, **pool)
+        event.listen(engine, "connect", _sqlite_settings(url))
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    # pre-ping: a connection the server closed (restart, idle timeout) is replaced, not handed out.
+    engine = sa.create_engine(url.driver_url, pool_pre_ping=True, **pool)
+    if url.schema is not None:
+        event.listen(engine, "connect", _search_path(url.schema), insert=True)
+    return engine
+
+
+def _sqlite_settings(url: StoreURL) -> Any:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL waits for other processes too.
+            cursor.execute(f"PRAGMA busy_timeout = {int(url.busy_timeout)}")
+            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(f"{url.display}: SQLite cannot use WAL mode for this file (journal mode {mode})")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA synchronous = {url.synchronous}")
+        finally:
+            cursor.close()
+
+    return connect
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def _search_path(schema: str) -> Any:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # Outside a transaction, so the setting is the session's and survives every rollback.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f'SET search_path TO "{schema}"')
+        finally:
+            dbapi_connection.autocommit = autocommit
+
+    return connect
+
+
+@contextlib.contextmanager
+def translated(display: str) -> Iterator[None]:
+    """Database and migration failures inside the block become ``StorageError`` naming the store."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except VrooliError:
+        raise
+    except sa.exc.DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise StorageError(f"{display}: {reason}") from exc
+    except (sa.exc.SQLAlchemyError, CommandError) as exc:
+        raise StorageError(f"{display}: {exc}") from exc

@@ -1,0 +1,382 @@
+"""The storage contract on SQL, synchronously: each method is one unit of work that the async
+backend runs in a worker thread (``backend.py`` says why).
+
+Everything a commit writes is serialised before its transaction starts, so a value that cannot be
+stored refuses the commit without touching the database; the rest is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import cattrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from vrooli_core.errors import DuplicateEventError, NotFoundError, StorageError
+from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
+from vrooli_core.serialization import dumps, loads
+from vrooli_core.storage.base import Commit, StoredRoutine
+from vrooli_sqlalchemy import migrate
+from vrooli_sqlalchemy.database import Database, translated
+from vrooli_sqlalchemy.tables import docs, events, routines, run_labels, runs, snapshots, waits
+from vrooli_sqlalchemy.url import StoreURL
+
+__all__ = ["SyncStore"]
+
+T = TypeVar("T")
+
+
+class SyncStore:
+    """One open store. Thread-safe: every method takes its own connection."""
+
+    def __init__(self, db: Database, converter: cattrs.Converter) -> None:
+        self.db = db
+        self.conv = converter
+        self.display = db.url.display
+
+    @classmethod
+    def open(cls, url: StoreURL, converter: cattrs.Converter) -> SyncStore:
+        """Connect, then check (and unless ``migrate=0``, upgrade) the schema."""
+        db = Database(url)
+        try:
+            with translated(url.display):
+                migrate.prepare(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, converter)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` with database failures reported as ``StorageError``."""
+        with translated(self.display):
+            return fn(*args)
+
+    # -- routines -----------------------------------------------------------------------------
+
+    def put_routine(self, stored: StoredRoutine) -> None:
+        r = stored.routine
+        row = {
+            "routine_id": r.id,
+            "version": r.version,
+            "content_hash": r.content_hash,
+            "format": r.format,
+            "path": stored.path,
+            "source": stored.source,
+            "routine": self._dumps(r, RoutineDef, f"routine {r.id!r}"),
+        }
+        try:
+            with self.db.write() as conn:
+                if not self._same_routine(conn, r):
+                    conn.execute(sa.insert(routines), row)
+        except sa.exc.IntegrityError:
+            # Stored by another process between our check and insert: the check decides now.
+            with self.db.read() as conn:
+                self._same_routine(conn, r)
+
+    def _same_routine(self, conn: sa.Connection, r: RoutineDef) -> bool:
+        """Whether this version is stored already; raise if it is stored with other content."""
+        key = (routines.c.routine_id == r.id) & (routines.c.version == r.version)
+        stored = conn.execute(sa.select(routines.c.content_hash).where(key)).scalar()
+        if stored is not None and stored != r.content_hash:
+            raise StorageError(f"routine {r.id!r} version {r.version!r} is already stored with different content")
+        return stored is not None
+
+    def get_routine(self, routine_id: str, version: str) -> StoredRoutine:
+        key = (routines.c.routine_id == routine_id) & (routines.c.version == version)
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(routines.c.routine, routines.c.source, routines.c.path).where(key)).first()
+        if row is None:
+            raise NotFoundError(f"no routine {routine_id!r} version {version!r}")
+        return StoredRoutine(loads(self.conv, row.routine, RoutineDef), row.source, row.path)
+
+    def list_routines(self, routine_id: str | None = None) -> list[RoutineDef]:
+        query = sa.select(routines.c.routine).order_by(routines.c.position)
+        if routine_id is not None:
+            query = query.where(routines.c.routine_id == routine_id)
+        with self.db.read() as conn:
+            return [loads(self.conv, text, RoutineDef) for text in conn.execute(query).scalars()]
+
+    # -- commits ------------------------------------------------------------------------------
+
+    def commit(self, commit: Commit) -> None:
+        run_id = commit.run_id
+        event_rows = [self._event_row(ev) for ev in commit.events]
+        run_row = self._run_row(commit.run) if commit.run is not None else None
+        wait_rows = [self._wait_row(w) for w in commit.put_waits]
+        try:
+            with self.db.write() as conn:
+                # Locks the run's row on PostgreSQL: commits to one run take turns.
+                found = conn.execute(sa.select(runs.c.labels).where(runs.c.id == run_id).with_for_update()).first()
+                if found is None and run_row is None:
+                    raise NotFoundError(f"no run {run_id!r}")
+                if event_rows:
+                    last = 0
+                    if found is not None:
+                        last = conn.execute(
+                            sa.select(sa.func.max(events.c.seq)).where(events.c.run_id == run_id)
+                        ).scalar()
+                    _check_sequence(commit, (last or 0) + 1)
+                if run_row is not None:
+                    self._write_run(conn, run_row, None if found is None else found.labels)
+                if event_rows:
+                    conn.execute(sa.insert(events), event_rows)
+                if commit.drop_waits:
+                    conn.execute(sa.delete(waits).where(waits.c.id.in_(commit.drop_waits)))
+                if wait_rows:
+                    conn.execute(_upsert(conn, waits, ["id"]), wait_rows)
+        except sa.exc.IntegrityError as exc:
+            # Only two inserts can collide: the run's row (another writer created the run first)
+            # and an event (another writer appended this sequence number after our check).
+            if _is_unique_violation(exc):
+                first = f"event {commit.events[0].seq}" if commit.events else "the run"
+                raise DuplicateEventError(f"run {run_id}: {first} is already recorded (by another writer)") from exc
+            raise StorageError(f"run {run_id}: the commit was refused: {_reason(exc)}") from exc
+
+    def _write_run(self, conn: sa.Connection, row: dict[str, Any], stored_labels: str | None) -> None:
+        run_id = row["id"]
+        if stored_labels is None:
+            conn.execute(sa.insert(runs), row)
+        else:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(row))
+            if stored_labels == row["labels"]:
+                return
+            conn.execute(sa.delete(run_labels).where(run_labels.c.run_id == run_id))
+        labels = json.loads(row["labels"])
+        if labels:
+            conn.execute(sa.insert(run_labels), [{"run_id": run_id, "name": k, "value": v} for k, v in labels.items()])
+
+    def _event_row(self, ev: Event) -> dict[str, Any]:
+        data = self.conv.unstructure(ev, Event)
+        return {
+            "run_id": ev.run_id,
+            "seq": ev.seq,
+            "at": ev.at,
+            "type": data["type"],
+            "data": self._json(data["data"], f"run {ev.run_id}: event {ev.seq} ({data['type']})"),
+        }
+
+    def _run_row(self, run: Run) -> dict[str, Any]:
+        record = self._dumps(run, Run, f"run {run.id}: the run record")
+        usage = run.usage
+        return {
+            "id": run.id,
+            "routine_id": run.routine.id,
+            "routine_version": run.routine.version,
+            "status": run.status.value,
+            "parent_run_id": run.parent_run_id,
+            "created_at": run.created_at,
+            "updated_at": run.updated_at,
+            "steps": run.steps,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost": usage.cost,
+            "credits": usage.credits,
+            "wall_time": usage.wall_time,
+            "model_calls": usage.model_calls,
+            "limits": self._dumps(run.limits, None, f"run {run.id}: limits"),
+            # Sorted: the same labels are the same text, so an unchanged set is not rewritten.
+            "labels": json.dumps(dict(run.labels), sort_keys=True, separators=(",", ":")),
+            "record": record,
+        }
+
+    def _wait_row(self, wait: Wait) -> dict[str, Any]:
+        spec = wait.spec
+        return {
+            "id": wait.id,
+            "run_id": wait.run_id,
+            "kind": spec.kind.value,
+            "name": spec.name,
+            "correlation": spec.correlation,
+            "due": spec.due,
+            "wait": self._dumps(wait, Wait, f"run {wait.run_id}: wait {wait.id}"),
+        }
+
+    # -- runs and events ----------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run:
+        with self.db.read() as conn:
+            text = conn.execute(sa.select(runs.c.record).where(runs.c.id == run_id)).scalar()
+        if text is None:
+            raise NotFoundError(f"no run {run_id!r}")
+        run: Run = loads(self.conv, text, Run)
+        return run
+
+    def list_runs(
+        self,
+        status: Sequence[RunStatus] | None,
+        routine_id: str | None,
+        parent_run_id: str | None,
+        labels: Mapping[str, str] | None,
+        limit: int,
+    ) -> list[Run]:
+        if limit <= 0:
+            return []
+        query = sa.select(runs.c.record).order_by(runs.c.created_at.desc(), runs.c.position.desc()).limit(limit)
+        if status is not None:
+            query = query.where(runs.c.status.in_([RunStatus(s).value for s in status]))
+        if routine_id is not None:
+            query = query.where(runs.c.routine_id == routine_id)
+        if parent_run_id is not None:
+            query = query.where(runs.c.parent_run_id == parent_run_id)
+        for name, value in (labels or {}).items():
+            query = query.where(
+                sa.exists().where(
+                    run_labels.c.run_id == runs.c.id, run_labels.c.name == name, run_labels.c.value == value
+                )
+            )
+        with self.db.read() as conn:
+            return [loads(self.conv, text, Run) for text in conn.execute(query).scalars()]
+
+    def read_events(self, run_id: str, after: int, limit: int | None) -> list[Event]:
+        query = (
+            sa.select(events.c.seq, events.c.at, events.c.type, events.c.data)
+            .where(events.c.run_id == run_id, events.c.seq > after)
+            .order_by(events.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(max(limit, 0))
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+            if not rows and conn.execute(sa.select(runs.c.position).where(runs.c.id == run_id)).first() is None:
+                raise NotFoundError(f"no run {run_id!r}")
+        structure = self.conv.structure
+        return [
+            structure({"run_id": run_id, "seq": seq, "at": at, "type": kind, "data": json.loads(data)}, Event)
+            for seq, at, kind, data in rows
+        ]
+
+    def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:
+        row = {"run_id": run_id, "seq": seq, "state": self._json(state, f"run {run_id}: snapshot {seq}")}
+        with self.db.write() as conn:
+            conn.execute(_upsert(conn, snapshots, ["run_id"]), row)
+
+    def load_snapshot(self, run_id: str) -> tuple[int, Mapping[str, Any]] | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(snapshots.c.seq, snapshots.c.state).where(snapshots.c.run_id == run_id)
+            ).first()
+        return None if row is None else (row.seq, json.loads(row.state))
+
+    # -- waits --------------------------------------------------------------------------------
+
+    def get_wait(self, wait_id: str) -> Wait:
+        with self.db.read() as conn:
+            text = conn.execute(sa.select(waits.c.wait).where(waits.c.id == wait_id)).scalar()
+        if text is None:
+            raise NotFoundError(f"no open task or wait {wait_id!r}")
+        wait: Wait = loads(self.conv, text, Wait)
+        return wait
+
+    def find_waits(
+        self,
+        kinds: Sequence[WaitKind] | None,
+        name: str | None,
+        correlation: str | None,
+        run_id: str | None,
+        due_before: float | None,
+        limit: int | None,
+    ) -> list[Wait]:
+        query = sa.select(waits.c.wait)
+        if kinds is not None:
+            query = query.where(waits.c.kind.in_([WaitKind(k).value for k in kinds]))
+        if name is not None:
+            query = query.where(waits.c.name == name)
+        if correlation is not None:
+            query = query.where(waits.c.correlation == correlation)
+        if run_id is not None:
+            query = query.where(waits.c.run_id == run_id)
+        if due_before is None:
+            query = query.order_by(waits.c.position)
+        else:
+            query = query.where(waits.c.due <= due_before).order_by(waits.c.due, waits.c.position)
+        if limit is not None:
+            query = query.limit(max(limit, 0))
+        with self.db.read() as conn:
+            return [loads(self.conv, text, Wait) for text in conn.execute(query).scalars()]
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def put_doc(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None:
+        row = {
+            "collection": collection,
+            "id": doc_id,
+            "data": self._json(dict(data), f"{collection} document {doc_id!r}"),
+        }
+        with self.db.write() as conn:
+            conn.execute(_upsert(conn, docs, ["collection", "id"]), row)
+
+    def get_doc(self, collection: str, doc_id: str) -> Mapping[str, Any]:
+        with self.db.read() as conn:
+            text = conn.execute(
+                sa.select(docs.c.data).where(docs.c.collection == collection, docs.c.id == doc_id)
+            ).scalar()
+        if text is None:
+            raise NotFoundError(f"no {collection} document {doc_id!r}")
+        data: Mapping[str, Any] = json.loads(text)
+        return data
+
+    def list_docs(self, collection: str) -> list[tuple[str, Mapping[str, Any]]]:
+        query = sa.select(docs.c.id, docs.c.data).where(docs.c.collection == collection).order_by(docs.c.position)
+        with self.db.read() as conn:
+            return [(doc_id, json.loads(text)) for doc_id, text in conn.execute(query)]
+
+    def delete_doc(self, collection: str, doc_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(sa.delete(docs).where(docs.c.collection == collection, docs.c.id == doc_id))
+
+    # -- serialising --------------------------------------------------------------------------
+
+    def _dumps(self, obj: Any, cls: type | None, what: str) -> str:
+        try:
+            return dumps(self.conv, obj, cls)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise StorageError(f"{what} cannot be stored as JSON: {exc}") from exc
+
+    @staticmethod
+    def _json(data: Any, what: str) -> str:
+        try:
+            return json.dumps(data, separators=(",", ":"), default=_sets_as_lists)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise StorageError(f"{what} cannot be stored as JSON: {exc}") from exc
+
+
+def _check_sequence(commit: Commit, expected: int) -> None:
+    first = commit.events[0].seq
+    if first < expected:
+        raise DuplicateEventError(f"run {commit.run_id}: event {first} is already recorded")
+    for offset, ev in enumerate(commit.events):
+        if ev.seq != expected + offset or ev.run_id != commit.run_id:
+            raise StorageError(
+                f"run {commit.run_id}: event {ev.run_id}/{ev.seq} out of order (expected {commit.run_id}/{expected + offset})"
+            )
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE: the row keeps its position, its values are replaced."""
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    columns = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys and c.name != "position"}
+    return insert.on_conflict_do_update(index_elements=keys, set_=columns)
+
+
+def _sets_as_lists(obj: Any) -> Any:
+    # As the kernel's serialiser: variables may hold sets written by tools; JSON has lists.
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable: {obj!r}")
+
+
+def _is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")  # PostgreSQL unique_violation
+    return "UNIQUE constraint failed" in str(exc.orig)
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
