@@ -142,3 +142,13 @@ class SQLStorage(StorageBackend):
 
     async def delete_doc(self, collection: str, doc_id: str) -> None:
         await self._call("delete_doc", collection, doc_id)
+
+    # leases
+    async def acquire_lease(self, run_id: str, owner: str, *, now: float, until: float) -> str | None:
+        return await self._call("acquire_lease", run_id, owner, now, until)
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        await self._call("release_lease", run_id, owner)
+
+    async def claim_runs(self, owner: str, *, now: float, until: float, due_before: float, limit: int) -> list[str]:
+        return await self._call("claim_runs", owner, now, until, due_before, limit)

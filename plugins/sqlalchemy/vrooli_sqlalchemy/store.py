@@ -7,6 +7,7 @@ stored refuses the commit without touching the database; the rest is one transac
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -21,7 +22,8 @@ from vrooli_core.serialization import dumps, loads
 from vrooli_core.storage.base import Commit, StoredRoutine
 from vrooli_sqlalchemy import migrate
 from vrooli_sqlalchemy.database import Database, translated
-from vrooli_sqlalchemy.tables import docs, events, routines, run_labels, runs, snapshots, waits
+from vrooli_sqlalchemy.leases import LeaseOps
+from vrooli_sqlalchemy.tables import docs, events, metadata, routines, run_labels, runs, snapshots, waits
 from vrooli_sqlalchemy.url import StoreURL
 
 __all__ = ["SyncStore"]
@@ -29,7 +31,7 @@ __all__ = ["SyncStore"]
 T = TypeVar("T")
 
 
-class SyncStore:
+class SyncStore(LeaseOps):
     """One open store. Thread-safe: every method takes its own connection."""
 
     def __init__(self, db: Database, converter: cattrs.Converter) -> None:
@@ -112,24 +114,20 @@ class SyncStore:
         try:
             with self.db.write() as conn:
                 # Locks the run's row on PostgreSQL: commits to one run take turns.
-                found = conn.execute(sa.select(runs.c.labels).where(runs.c.id == run_id).with_for_update()).first()
+                found = conn.execute(_LOCK_RUN, {"run_id": run_id}).first()
                 if found is None and run_row is None:
                     raise NotFoundError(f"no run {run_id!r}")
                 if event_rows:
-                    last = 0
-                    if found is not None:
-                        last = conn.execute(
-                            sa.select(sa.func.max(events.c.seq)).where(events.c.run_id == run_id)
-                        ).scalar()
+                    last = None if found is None else conn.execute(_LAST_SEQ, {"run_id": run_id}).scalar()
                     _check_sequence(commit, (last or 0) + 1)
                 if run_row is not None:
-                    self._write_run(conn, run_row, None if found is None else found.labels)
+                    _write_run(conn, run_row, None if found is None else found.labels)
                 if event_rows:
-                    conn.execute(sa.insert(events), event_rows)
+                    conn.execute(_INSERT_EVENTS, event_rows)
                 if commit.drop_waits:
-                    conn.execute(sa.delete(waits).where(waits.c.id.in_(commit.drop_waits)))
+                    conn.execute(_DROP_WAITS, {"ids": list(commit.drop_waits)})
                 if wait_rows:
-                    conn.execute(_upsert(conn, waits, ["id"]), wait_rows)
+                    conn.execute(_upsert(conn, waits), wait_rows)
         except sa.exc.IntegrityError as exc:
             # Only two inserts can collide: the run's row (another writer created the run first)
             # and an event (another writer appended this sequence number after our check).
@@ -137,19 +135,6 @@ class SyncStore:
                 first = f"event {commit.events[0].seq}" if commit.events else "the run"
                 raise DuplicateEventError(f"run {run_id}: {first} is already recorded (by another writer)") from exc
             raise StorageError(f"run {run_id}: the commit was refused: {_reason(exc)}") from exc
-
-    def _write_run(self, conn: sa.Connection, row: dict[str, Any], stored_labels: str | None) -> None:
-        run_id = row["id"]
-        if stored_labels is None:
-            conn.execute(sa.insert(runs), row)
-        else:
-            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(row))
-            if stored_labels == row["labels"]:
-                return
-            conn.execute(sa.delete(run_labels).where(run_labels.c.run_id == run_id))
-        labels = json.loads(row["labels"])
-        if labels:
-            conn.execute(sa.insert(run_labels), [{"run_id": run_id, "name": k, "value": v} for k, v in labels.items()])
 
     def _event_row(self, ev: Event) -> dict[str, Any]:
         data = self.conv.unstructure(ev, Event)
@@ -201,7 +186,7 @@ class SyncStore:
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
-            text = conn.execute(sa.select(runs.c.record).where(runs.c.id == run_id)).scalar()
+            text = conn.execute(_GET_RUN, {"run_id": run_id}).scalar()
         if text is None:
             raise NotFoundError(f"no run {run_id!r}")
         run: Run = loads(self.conv, text, Run)
@@ -234,16 +219,10 @@ class SyncStore:
             return [loads(self.conv, text, Run) for text in conn.execute(query).scalars()]
 
     def read_events(self, run_id: str, after: int, limit: int | None) -> list[Event]:
-        query = (
-            sa.select(events.c.seq, events.c.at, events.c.type, events.c.data)
-            .where(events.c.run_id == run_id, events.c.seq > after)
-            .order_by(events.c.seq)
-        )
-        if limit is not None:
-            query = query.limit(max(limit, 0))
+        query = _READ_EVENTS if limit is None else _READ_EVENTS.limit(max(limit, 0))
         with self.db.read() as conn:
-            rows = conn.execute(query).all()
-            if not rows and conn.execute(sa.select(runs.c.position).where(runs.c.id == run_id)).first() is None:
+            rows = conn.execute(query, {"run_id": run_id, "after": after}).all()
+            if not rows and conn.execute(_GET_RUN, {"run_id": run_id}).first() is None:
                 raise NotFoundError(f"no run {run_id!r}")
         structure = self.conv.structure
         return [
@@ -254,7 +233,7 @@ class SyncStore:
     def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:
         row = {"run_id": run_id, "seq": seq, "state": self._json(state, f"run {run_id}: snapshot {seq}")}
         with self.db.write() as conn:
-            conn.execute(_upsert(conn, snapshots, ["run_id"]), row)
+            conn.execute(_upsert(conn, snapshots), row)
 
     def load_snapshot(self, run_id: str) -> tuple[int, Mapping[str, Any]] | None:
         with self.db.read() as conn:
@@ -267,7 +246,7 @@ class SyncStore:
 
     def get_wait(self, wait_id: str) -> Wait:
         with self.db.read() as conn:
-            text = conn.execute(sa.select(waits.c.wait).where(waits.c.id == wait_id)).scalar()
+            text = conn.execute(_GET_WAIT, {"wait_id": wait_id}).scalar()
         if text is None:
             raise NotFoundError(f"no open task or wait {wait_id!r}")
         wait: Wait = loads(self.conv, text, Wait)
@@ -309,7 +288,7 @@ class SyncStore:
             "data": self._json(dict(data), f"{collection} document {doc_id!r}"),
         }
         with self.db.write() as conn:
-            conn.execute(_upsert(conn, docs, ["collection", "id"]), row)
+            conn.execute(_upsert(conn, docs), row)
 
     def get_doc(self, collection: str, doc_id: str) -> Mapping[str, Any]:
         with self.db.read() as conn:
@@ -357,9 +336,50 @@ def _check_sequence(commit: Commit, expected: int) -> None:
             )
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str]) -> Any:
-    """INSERT … ON CONFLICT (keys) DO UPDATE: the row keeps its position, its values are replaced."""
-    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+def _write_run(conn: sa.Connection, row: dict[str, Any], stored_labels: str | None) -> None:
+    """Insert or replace the run's row; rewrite its labels only when they changed."""
+    run_id = row["id"]
+    if stored_labels is None:
+        conn.execute(_INSERT_RUN, row)
+    else:
+        conn.execute(_UPDATE_RUN, {"run_key": run_id, **{k: v for k, v in row.items() if k != "id"}})
+        if stored_labels == row["labels"]:
+            return
+        conn.execute(_DROP_LABELS, {"run_id": run_id})
+    labels = json.loads(row["labels"])
+    if labels:
+        conn.execute(_INSERT_LABELS, [{"run_id": run_id, "name": k, "value": v} for k, v in labels.items()])
+
+
+# The frequent statements, built once: on SQLite, building a statement costs more than running it.
+_LOCK_RUN = sa.select(runs.c.labels).where(runs.c.id == sa.bindparam("run_id")).with_for_update()
+_LAST_SEQ = sa.select(sa.func.max(events.c.seq)).where(events.c.run_id == sa.bindparam("run_id"))
+_INSERT_RUN = sa.insert(runs)
+_UPDATE_RUN = sa.update(runs).where(runs.c.id == sa.bindparam("run_key"))
+_INSERT_EVENTS = sa.insert(events)
+_DROP_WAITS = sa.delete(waits).where(waits.c.id.in_(sa.bindparam("ids", expanding=True)))
+_DROP_LABELS = sa.delete(run_labels).where(run_labels.c.run_id == sa.bindparam("run_id"))
+_INSERT_LABELS = sa.insert(run_labels)
+_GET_RUN = sa.select(runs.c.record).where(runs.c.id == sa.bindparam("run_id"))
+_GET_WAIT = sa.select(waits.c.wait).where(waits.c.id == sa.bindparam("wait_id"))
+_READ_EVENTS = (
+    sa.select(events.c.seq, events.c.at, events.c.type, events.c.data)
+    .where(events.c.run_id == sa.bindparam("run_id"), events.c.seq > sa.bindparam("after"))
+    .order_by(events.c.seq)
+)
+_UPSERT_KEYS = {waits.name: ["id"], snapshots.name: ["run_id"], docs.name: ["collection", "id"]}
+
+
+def _upsert(conn: sa.Connection, table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE: the row keeps its position, its values are replaced."""
+    return _upsert_statement(conn.dialect.name, table.name)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table_name: str) -> Any:
+    table = metadata.tables[table_name]
+    keys = _UPSERT_KEYS[table_name]
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     columns = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys and c.name != "position"}
     return insert.on_conflict_do_update(index_elements=keys, set_=columns)
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["VERSION_TABLE", "docs", "events", "metadata", "routines", "run_labels", "runs", "snapshots", "waits"]
+__all__ = [
+    "VERSION_TABLE",
+    "docs",
+    "events",
+    "leases",
+    "metadata",
+    "routines",
+    "run_labels",
+    "runs",
+    "snapshots",
+    "waits",
+]
 
 #: alembic's bookkeeping table (named so it never meets an application's own ``alembic_version``).
 VERSION_TABLE = "vrooli_alembic_version"
@@ -120,4 +131,13 @@ docs = sa.Table(
     sa.Column("id", Key, nullable=False),
     sa.Column("data", Json, nullable=False),
     sa.UniqueConstraint("collection", "id"),
+)
+
+# Which engine moves a run: one row per leased run. No foreign key: a run is leased before it exists.
+leases = sa.Table(
+    "vrooli_leases",
+    metadata,
+    sa.Column("run_id", Key, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("until", sa.Double, nullable=False),
 )

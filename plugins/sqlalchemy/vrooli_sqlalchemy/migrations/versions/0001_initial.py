@@ -1,4 +1,5 @@
-"""The first schema: routines, runs and their labels, the event log, snapshots, waits, documents.
+"""The first schema: routines, runs and their labels, the event log, snapshots, waits, documents,
+leases.
 
 Revision ID: 0001
 Revises:
@@ -125,9 +126,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("position", name="pk_vrooli_docs"),
         sa.UniqueConstraint("collection", "id", name="uq_vrooli_docs_collection_id"),
     )
+    op.create_table(
+        "vrooli_leases",
+        sa.Column("run_id", sa.Text, nullable=False),
+        sa.Column("owner", sa.Text, nullable=False),
+        sa.Column("until", sa.Double, nullable=False),
+        sa.PrimaryKeyConstraint("run_id", name="pk_vrooli_leases"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("vrooli_leases")
     for table in (
         "vrooli_docs",
         "vrooli_waits",
