@@ -18,8 +18,8 @@ store) stays cheap; ``open()`` imports it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from vrooli_sqlalchemy.store import SyncStore
 
 __all__ = ["SQLStorage"]
+
+T = TypeVar("T")
 
 
 class SQLStorage(StorageBackend):
@@ -70,29 +72,29 @@ class SQLStorage(StorageBackend):
         if store is not None:
             await anyio.to_thread.run_sync(store.close, limiter=self._threads)
 
-    async def _call(self, method: str, *args: Any) -> Any:
-        """``SyncStore.<method>(*args)`` in a worker thread."""
+    async def _call(self, work: Callable[[SyncStore], T]) -> T:
+        """``work(store)`` in a worker thread."""
         store = self._store
         if store is None:
             raise StorageError(f"{self.url.display}: the store is not open")
-        return await anyio.to_thread.run_sync(store.call, getattr(store, method), *args, limiter=self._threads)
+        return await anyio.to_thread.run_sync(store.call, work, store, limiter=self._threads)
 
     # routines
     async def put_routine(self, stored: StoredRoutine) -> None:
-        await self._call("put_routine", stored)
+        await self._call(lambda s: s.put_routine(stored))
 
     async def get_routine(self, routine_id: str, version: str) -> StoredRoutine:
-        return await self._call("get_routine", routine_id, version)
+        return await self._call(lambda s: s.get_routine(routine_id, version))
 
     async def list_routines(self, routine_id: str | None = None) -> list[RoutineDef]:
-        return await self._call("list_routines", routine_id)
+        return await self._call(lambda s: s.list_routines(routine_id))
 
     # runs and events
     async def commit(self, commit: Commit) -> None:
-        await self._call("commit", commit)
+        await self._call(lambda s: s.commit(commit))
 
     async def get_run(self, run_id: str) -> Run:
-        return await self._call("get_run", run_id)
+        return await self._call(lambda s: s.get_run(run_id))
 
     async def list_runs(
         self,
@@ -103,20 +105,20 @@ class SQLStorage(StorageBackend):
         labels: Mapping[str, str] | None = None,
         limit: int = 100,
     ) -> list[Run]:
-        return await self._call("list_runs", status, routine_id, parent_run_id, labels, limit)
+        return await self._call(lambda s: s.list_runs(status, routine_id, parent_run_id, labels, limit))
 
     async def read_events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
-        return await self._call("read_events", run_id, after, limit)
+        return await self._call(lambda s: s.read_events(run_id, after, limit))
 
     async def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:
-        await self._call("save_snapshot", run_id, seq, state)
+        await self._call(lambda s: s.save_snapshot(run_id, seq, state))
 
     async def load_snapshot(self, run_id: str) -> tuple[int, Mapping[str, Any]] | None:
-        return await self._call("load_snapshot", run_id)
+        return await self._call(lambda s: s.load_snapshot(run_id))
 
     # waits
     async def get_wait(self, wait_id: str) -> Wait:
-        return await self._call("get_wait", wait_id)
+        return await self._call(lambda s: s.get_wait(wait_id))
 
     async def find_waits(
         self,
@@ -128,27 +130,27 @@ class SQLStorage(StorageBackend):
         due_before: float | None = None,
         limit: int | None = None,
     ) -> list[Wait]:
-        return await self._call("find_waits", kinds, name, correlation, run_id, due_before, limit)
+        return await self._call(lambda s: s.find_waits(kinds, name, correlation, run_id, due_before, limit))
 
     # documents
     async def put_doc(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None:
-        await self._call("put_doc", collection, doc_id, data)
+        await self._call(lambda s: s.put_doc(collection, doc_id, data))
 
     async def get_doc(self, collection: str, doc_id: str) -> Mapping[str, Any]:
-        return await self._call("get_doc", collection, doc_id)
+        return await self._call(lambda s: s.get_doc(collection, doc_id))
 
     async def list_docs(self, collection: str) -> list[tuple[str, Mapping[str, Any]]]:
-        return await self._call("list_docs", collection)
+        return await self._call(lambda s: s.list_docs(collection))
 
     async def delete_doc(self, collection: str, doc_id: str) -> None:
-        await self._call("delete_doc", collection, doc_id)
+        await self._call(lambda s: s.delete_doc(collection, doc_id))
 
     # leases
     async def acquire_lease(self, run_id: str, owner: str, *, now: float, until: float) -> str | None:
-        return await self._call("acquire_lease", run_id, owner, now, until)
+        return await self._call(lambda s: s.acquire_lease(run_id, owner, now, until))
 
     async def release_lease(self, run_id: str, owner: str) -> None:
-        await self._call("release_lease", run_id, owner)
+        await self._call(lambda s: s.release_lease(run_id, owner))
 
     async def claim_runs(self, owner: str, *, now: float, until: float, due_before: float, limit: int) -> list[str]:
-        return await self._call("claim_runs", owner, now, until, due_before, limit)
+        return await self._call(lambda s: s.claim_runs(owner, now, until, due_before, limit))
