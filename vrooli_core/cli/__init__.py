@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "tasks": ("vrooli_core.cli.tasks:tasks", "List and complete human tasks."),
     "plugins": ("vrooli_core.cli.plugins:plugins", "Show installed plugins and what they provide."),
     "graph": ("vrooli_core.cli.graph:graph", "Draw a routine (Mermaid text, or SVG with --svg)."),
+    "worker": ("vrooli_core.cli.worker:worker", "Move runs from a shared store until stopped."),
 }
 
 _EPILOG = """\

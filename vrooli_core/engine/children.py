@@ -79,7 +79,7 @@ class ChildRuns:
         return Outcome(status=OutcomeStatus.SUSPENDED, wait=WaitSpec(kind=WaitKind.SUBRUN, name=child_id, key=step.id))
 
     async def _start_child_run(self: Engine, rt: RunRuntime, wait: Wait) -> None:
-        child = await self._runtime(wait.spec.name)
+        child = await self._runtime(wait.spec.name, own=True)
         if child.state.status.finished:
             await self._notify_parent(child)
         else:
@@ -90,7 +90,7 @@ class ChildRuns:
         if st.status in (RunStatus.CANCELLED, RunStatus.FAILED):
             live = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
             for child in await self.storage.list_runs(parent_run_id=st.run_id, status=live, limit=1_000_000):
-                child_rt = await self._runtime(child.id)
+                child_rt = await self._runtime(child.id, own=True)
                 if not child_rt.state.status.finished:
                     await self.cancel(child.id, f"parent run {st.run_id} {st.status}")
         await self._notify_parent(rt)
@@ -99,7 +99,7 @@ class ChildRuns:
         st = rt.state
         if st.parent_run_id is None:
             return
-        parent = await self._runtime(st.parent_run_id)
+        parent = await self._runtime(st.parent_run_id, own=True)
         waits = [w for w in parent.state.waits.values() if w.spec.kind is WaitKind.SUBRUN and w.spec.name == st.run_id]
         if not waits or parent.state.status.finished:
             return

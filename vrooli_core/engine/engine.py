@@ -15,6 +15,7 @@ import cattrs
 
 from vrooli_core.clock import Clock, SystemClock
 from vrooli_core.engine.children import ChildRuns
+from vrooli_core.engine.leases import Leases, new_owner
 from vrooli_core.engine.mover import RunMover
 from vrooli_core.engine.navigator import Navigator
 from vrooli_core.engine.paths import PathPolicy, PathSelector
@@ -51,7 +52,7 @@ RoutineLike = RoutineDef | RoutineSource | str | Path
 _ENDS = ("run.completed", "run.failed", "run.cancelled")
 
 
-class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
+class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases):
     """Runs routines. Open one with :meth:`open` (``async with``); :class:`SyncEngine` wraps it for
     synchronous code.
 
@@ -72,6 +73,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         converter: cattrs.Converter | None = None,
         max_cached_runs: int = 10_000,
         tracer_provider: Any = None,
+        lease: float = 30.0,
+        owner: str | None = None,
     ) -> None:
         self.host = host or PluginHost.create()
         self.storage = storage
@@ -85,6 +88,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
             raise ConfigError("max_concurrency must be at least 1")
         self.max_concurrency = max_concurrency
         self.max_cached_runs = max_cached_runs
+        if lease <= 0:
+            raise ConfigError("lease must be a positive number of seconds")
+        #: How long this engine's lease on a run lasts unless renewed (seconds, wall clock).
+        self.lease_seconds = float(lease)
+        #: Who this engine is to the other engines on the store (lease holder name).
+        self.owner = owner or new_owner()
+        self._held: set[str] = set()
+        self._idle: set[str] = set()
         self.bus = EventBus()
         self.tracer = get_tracer(tracer_provider)
         #: Spans cost a few microseconds even when nothing records them: only make them when a provider is set.
@@ -100,6 +111,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         self._graphs: dict[tuple[str, str], Graph] = {}
         self._runs: dict[str, RunRuntime] = {}
         self._summary_seq: dict[str, int] = {}
+        self._summary_status: dict[str, RunStatus] = {}
         self._timers: list[tuple[float, str, str]] = []
         self._timer_wake: anyio.Event | None = None
         self._start_timers: list[tuple[float, str, str, str, int]] = []
@@ -133,6 +145,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
                 engine._tg = tg
                 if not hasattr(engine.clock, "advance"):  # a real clock: fire timers in the background
                     tg.start_soon(engine._timer_service)
+                tg.start_soon(engine._keep_leases)
                 try:
                     yield engine
                 except BaseException as exc:  # re-raised below, so callers don't get a task-group wrapper
@@ -140,6 +153,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
                 finally:
                     engine._tg = None
                     tg.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await engine._release_all()
             if error is not None:
                 raise error
         finally:
@@ -263,6 +278,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         ref = RoutineRef(definition.id, definition.version, definition.content_hash, definition.format)
         created = RunCreated(ref, inputs, limits or Limits(), parent[0] if parent else None, parent[1] if parent else None, dict(labels or {}), start)
         run_id = run_id or uuid.uuid4().hex
+        await self._hold(run_id, wait=0)
         now = self.clock.now()
         state = RunState.created(run_id, now, created)
         state.seq = 1
@@ -297,7 +313,9 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
 
     async def get_run(self, run_id: str) -> Run:
         rt = self._runs.get(run_id)
-        return rt.state.summary() if rt is not None else await self.storage.get_run(run_id)
+        if rt is not None and (rt.driving or rt.running or run_id in self._held):
+            return rt.state.summary()
+        return await self.storage.get_run(run_id)  # at rest its record is current, whoever moved it last
 
     async def list_runs(self, **filters: Any) -> list[Run]:
         return await self.storage.list_runs(**filters)
@@ -343,7 +361,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         wait = await self.storage.get_wait(task_id)
         if wait.spec.kind not in (WaitKind.HUMAN, WaitKind.CHOICE):
             raise NotFoundError(f"{task_id!r} is a {wait.spec.kind} wait, not a human task")
-        rt = await self._runtime(wait.run_id)
+        rt = await self._runtime(wait.run_id, own=True)
         output = self._storable(_check_task_answer(wait, output), f"the answer to task {task_id}")
         await self._resolve(rt, task_id, Outcome(output=output))
         await self._kick(rt)
@@ -380,7 +398,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         payload = self._storable(payload, "the payload")
         touched: dict[str, RunRuntime] = {}
         for w in waits:
-            rt = await self._runtime(w.run_id)
+            rt = await self._runtime(w.run_id, own=True)
             if w.id in rt.state.waits:
                 await self._resolve(rt, w.id, Outcome(output=payload))
                 touched[rt.run_id] = rt
@@ -388,7 +406,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
 
     async def set_variables(self, run_id: str, values: Mapping[str, Any], reason: str = "") -> Run:
         values = self._storable(dict(values), "the variables")
-        rt = await self._runtime(run_id)
+        rt = await self._runtime(run_id, own=True)
         async with rt.lock:
             fx = await self._record(rt, VariablesSet(values, reason))
         await self._after(rt, fx)
@@ -403,7 +421,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         await self._fire_due()
 
     async def pause(self, run_id: str, reason: str = "") -> Run:
-        rt = await self._runtime(run_id)
+        rt = await self._runtime(run_id, own=True)
         if rt.state.status.finished or rt.state.status is RunStatus.PAUSED:
             raise RunError(f"cannot pause a {rt.state.status} run", run_id=run_id)
         async with rt.lock:
@@ -414,7 +432,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
 
     async def resume(self, run_id: str, *, limits: Limits | None = None) -> Run:
         """Continue a paused run (optionally with new limits), or a run loaded after a restart."""
-        rt = await self._runtime(run_id)
+        rt = await self._runtime(run_id, own=True)
         st = rt.state
         if st.status.finished:
             raise RunError(f"cannot resume a {st.status} run", run_id=run_id)
@@ -426,7 +444,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
         return await self._settle_kicked(rt)
 
     async def cancel(self, run_id: str, reason: str = "") -> Run:
-        rt = await self._runtime(run_id)
+        rt = await self._runtime(run_id, own=True)
         if rt.state.status.finished:
             raise RunError(f"cannot cancel a {rt.state.status} run", run_id=run_id)
         async with rt.lock:
@@ -444,7 +462,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
             targets = [r.id for r in await self.storage.list_runs(status=live, labels=labels, limit=1_000_000)]
         stopped = []
         for rid in targets:
-            rt = await self._runtime(rid)
+            rt = await self._runtime(rid, own=True)
             if not rt.state.status.finished:
                 await self.cancel(rid, reason)
                 stopped.append(rid)
@@ -460,10 +478,18 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
 
     # -- loading runs from storage ------------------------------------------------------------
 
-    async def _runtime(self, run_id: str) -> RunRuntime:
+    async def _runtime(self, run_id: str, *, own: bool = False, wait: float | None = None) -> RunRuntime:
+        """The live run, loaded from storage when needed. ``own``: lease it first, waiting up to
+        ``wait`` seconds for another engine's lease (everything that records for the run does). A
+        cached run this engine did not lease may have moved in another engine since: it is brought
+        up to date from storage."""
+        fresh = await self._hold(run_id, wait=wait) if own else False
         rt = self._runs.get(run_id)
         if rt is not None and not rt.broken:
-            return rt
+            if rt.driving or rt.running or (run_id in self._held and not fresh):
+                return rt
+            if not await self.storage.read_events(run_id, after=rt.state.seq, limit=1):
+                return rt
         run = await self.storage.get_run(run_id)
         snap = await self.storage.load_snapshot(run_id)
         state = None
@@ -479,7 +505,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
             rt.ready.extend(state.ready_tokens())
             state.status = RunStatus.RUNNING if rt.ready else RunStatus.WAITING
         self._runs[run_id] = rt
-        self._summary_seq[run_id] = run.last_seq if run.status is state.status else -1
+        self._summary_seq[run_id] = run.last_seq
+        self._summary_status[run_id] = run.status
         return rt
 
     # -- timers -------------------------------------------------------------------------------
@@ -502,9 +529,13 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers):
             if timers and timers[0][0] <= now and not (starts and starts[0][0] < timers[0][0]):
                 due, wait_id, run_id = heapq.heappop(timers)
                 try:
-                    rt = await self._runtime(run_id)
+                    rt = await self._runtime(run_id, own=True, wait=0)
                 except NotFoundError:
                     continue
+                except RunError as exc:
+                    if exc.code != "leased":
+                        raise
+                    continue  # another engine moves the run; it (or a worker, later) fires the timer
                 if wait_id in rt.state.waits and not rt.state.status.finished:
                     await self._resolve(rt, wait_id, Outcome(output={"due": due}))
                     await self._settle_kicked(rt)

@@ -88,6 +88,7 @@ class RunMover:
             raise
         if write_summary:
             self._summary_seq[st.run_id] = st.seq
+            self._summary_status[st.run_id] = st.status
         if self.bus:
             for ev in events:
                 self.bus.publish(ev)
@@ -164,7 +165,7 @@ class RunMover:
             # Routines with a matching message or signal start get a new run.
             await self._start_by(emit.kind, emit.name, emit.payload, first_only=emit.kind is WaitKind.MESSAGE and not waits)
         for wait in waits:
-            target = await self._runtime(wait.run_id)
+            target = await self._runtime(wait.run_id, own=True)
             if wait.id in target.state.waits and not target.state.status.finished:
                 await self._resolve(target, wait.id, Outcome(output=emit.payload))
                 await self._kick(target)  # drives another run here; wakes this run's own driver
@@ -241,9 +242,13 @@ class RunMover:
             st.status = RunStatus.RUNNING if rt.ready else RunStatus.WAITING
         if rt.broken or rt.driving:
             return
-        if self._summary_seq.get(st.run_id) != st.seq:
+        # The stored record must say how the run rests (other engines and workers go by it), even
+        # when no event came since it was written (a run that waits from its start decision on).
+        if self._summary_seq.get(st.run_id) != st.seq or self._summary_status.get(st.run_id) is not st.status:
             await self.storage.commit(Commit(st.run_id, run=st.summary()))
             self._summary_seq[st.run_id] = st.seq
+            self._summary_status[st.run_id] = st.status
+        await self._let_go(rt)
         self._evict()
 
     def _evict(self: Engine) -> None:
@@ -255,6 +260,7 @@ class RunMover:
         for run_id in [rid for rid, rt in runs.items() if not (rt.driving or rt.running or rt.workers)][:excess]:
             del runs[run_id]
             self._summary_seq.pop(run_id, None)
+            self._summary_status.pop(run_id, None)
 
     # -- one token ----------------------------------------------------------------------------
 

@@ -96,8 +96,9 @@ class StartTriggers:
 
     def _schedule_timers(self: Engine, routine_id: str, doc: Mapping[str, Any]) -> None:
         for key, timer in (doc.get("timers") or {}).items():
-            if timer.get("due") is not None:
-                heapq.heappush(self._start_timers, (timer["due"], routine_id, doc["schedule"], key, timer["fired"]))
+            entry = (timer.get("due"), routine_id, doc["schedule"], key, timer["fired"])
+            if entry[0] is not None and entry not in self._start_timers:  # a worker re-reads the schedules
+                heapq.heappush(self._start_timers, entry)
         if self._timer_wake is not None:
             self._timer_wake.set()
 
@@ -130,7 +131,8 @@ class StartTriggers:
             except DuplicateEventError:
                 pass  # another engine on this storage started it a moment ago
             except RunError as exc:  # e.g. inputs the routine requires: this firing starts nothing
-                problem = str(exc)
+                if exc.code != "leased":  # leased: another engine is starting it right now
+                    problem = str(exc)
         try:
             nxt = nav.start_due(
                 graph, self.converter.structure(spec, WaitSpec), self.clock.now(), previous=due, fired=fired + 1

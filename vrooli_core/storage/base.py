@@ -44,7 +44,8 @@ class StorageBackend(abc.ABC):
     - reading the events of a run that does not exist raises ``NotFoundError``;
     - "newest first" is by creation time, ties by creation order; replacing a run record does not
       move it; ``limit=0`` returns nothing;
-    - dropping a wait that is not indexed is not an error.
+    - dropping a wait that is not indexed is not an error;
+    - a lease is held by one owner at a time, and ``claim_runs`` never hands one run to two callers.
     """
 
     name: ClassVar[str]
@@ -142,3 +143,22 @@ class StorageBackend(abc.ABC):
 
     @abc.abstractmethod
     async def delete_doc(self, collection: str, doc_id: str) -> None: ...
+
+    # leases: which engine moves a run when several engines (worker processes) share the store
+    @abc.abstractmethod
+    async def acquire_lease(self, run_id: str, owner: str, *, now: float, until: float) -> str | None:
+        """Take or extend the lease on ``run_id`` for ``owner`` until ``until`` (epoch seconds, wall
+        clock): it succeeds when nobody holds it, the holder's lease ended (``until <= now``), or
+        ``owner`` holds it. Returns ``None`` when ``owner`` holds it now, else the current holder.
+        The run need not exist yet (an engine leases a run before creating it)."""
+
+    @abc.abstractmethod
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Drop ``owner``'s lease on ``run_id``; nothing happens when ``owner`` does not hold it."""
+
+    @abc.abstractmethod
+    async def claim_runs(self, owner: str, *, now: float, until: float, due_before: float, limit: int) -> list[str]:
+        """Lease to ``owner`` (until ``until``) up to ``limit`` runs that need an engine and that
+        nobody leases (no lease, or one that ended by ``now``): runs whose record says RUNNING, and
+        runs with a TIMER wait due by ``due_before`` (the engine clock). Oldest first. Atomic: two
+        callers never get the same run, and a run leased with ``acquire_lease`` is not claimed."""

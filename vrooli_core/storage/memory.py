@@ -29,6 +29,8 @@ class _Data:
         self.snapshots: dict[str, tuple[int, Mapping[str, Any]]] = {}
         self.waits: dict[str, Wait] = {}
         self.docs: dict[str, dict[str, Mapping[str, Any]]] = {}
+        #: run id -> (owner, until)
+        self.leases: dict[str, tuple[str, float]] = {}
 
 
 _SHARED: dict[str, _Data] = {}
@@ -193,3 +195,34 @@ class MemoryStorage(StorageBackend):
         self._d.docs.get(collection, {}).pop(doc_id, None)
 
 
+
+    async def acquire_lease(self, run_id: str, owner: str, *, now: float, until: float) -> str | None:
+        held = self._d.leases.get(run_id)
+        if held is not None and held[0] != owner and held[1] > now:
+            return held[0]
+        self._d.leases[run_id] = (owner, until)
+        return None
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        held = self._d.leases.get(run_id)
+        if held is not None and held[0] == owner:
+            del self._d.leases[run_id]
+
+    async def claim_runs(self, owner: str, *, now: float, until: float, due_before: float, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        leases = self._d.leases
+        wanted = [r for r in self._d.runs.values() if r.status is RunStatus.RUNNING]
+        timed = {w.run_id for w in self._d.waits.values() if w.spec.kind is WaitKind.TIMER and w.spec.due is not None and w.spec.due <= due_before}
+        wanted += [r for rid in timed if (r := self._d.runs.get(rid)) is not None and r.status is RunStatus.WAITING]
+        wanted.sort(key=lambda r: r.created_at)
+        claimed = []
+        for run in wanted:
+            held = leases.get(run.id)
+            if held is not None and held[1] > now:
+                continue
+            leases[run.id] = (owner, until)
+            claimed.append(run.id)
+            if len(claimed) >= limit:
+                break
+        return claimed

@@ -1,17 +1,18 @@
 """The storage backend conformance suite: the whole :class:`~vrooli_core.storage.StorageBackend`
-contract (``storage_log``, ``storage_index``), then real engine runs on the backend (``storage_engine``)."""
+contract (``storage_log``, ``storage_index``, ``storage_lease``), then real engine runs on the backend (``storage_engine``)."""
 
 from __future__ import annotations
 
 from vrooli_core.testing.conformance._storage_base import Stores
 from vrooli_core.testing.conformance.storage_engine import StorageEngineTests
 from vrooli_core.testing.conformance.storage_index import StorageIndexTests
+from vrooli_core.testing.conformance.storage_lease import StorageLeaseTests
 from vrooli_core.testing.conformance.storage_log import StorageLogTests
 
 __all__ = ["StorageConformance", "Stores"]
 
 
-class StorageConformance(StorageLogTests, StorageIndexTests, StorageEngineTests, suite=True):
+class StorageConformance(StorageLogTests, StorageIndexTests, StorageLeaseTests, StorageEngineTests, suite=True):
     """Standard tests for a :class:`~vrooli_core.storage.StorageBackend` plugin.
 
     Subclass it as ``Test…`` and supply:

@@ -1,0 +1,152 @@
+"""Leases and workers: several engines (worker processes) on one store never move the same run at once.
+
+An engine leases a run from storage before it records anything for it, keeps the lease while the run
+moves (renewing it every third of its length), and lets it go once the run rests. A lease is only
+about who works; correctness does not depend on it: every event has a sequence number that storage
+accepts once, so an engine that lost its lease (it stalled past the end) finds its next commit
+refused and reloads the run instead of forking its history.
+
+``Engine.work`` is the worker loop behind ``vrooli worker``: it claims runs that need an engine and
+that nobody leases (runs left RUNNING by an engine that died, runs with a due timer) and moves them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+import anyio
+
+from vrooli_core.errors import NotFoundError, RunError
+from vrooli_core.model import Outcome, WaitKind
+
+if TYPE_CHECKING:
+    from vrooli_core.engine.engine import Engine
+    from vrooli_core.engine.runtime import RunRuntime
+
+
+def new_owner() -> str:
+    """A lease owner name that says where the engine runs: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Leases:
+    """The engine's side of the storage leases (mixed into :class:`~vrooli_core.engine.Engine`)."""
+
+    owner: str
+    lease_seconds: float
+    _held: set[str]
+    _idle: set[str]
+
+    async def _hold(self: Engine, run_id: str, *, wait: float | None = None) -> bool:
+        """Lease ``run_id`` for this engine; True when it was not held here before (the run may have
+        moved elsewhere since: reload it). Waits up to ``wait`` seconds (default: two lease lengths)
+        for another engine's lease to end, then raises RunError (code ``leased``)."""
+        if run_id in self._held:
+            self._idle.discard(run_id)
+            return False
+        patience = 2 * self.lease_seconds if wait is None else wait
+        deadline = time.time() + patience
+        pause = 0.01
+        while True:
+            now = time.time()
+            holder = await self.storage.acquire_lease(run_id, self.owner, now=now, until=now + self.lease_seconds)
+            if holder is None:
+                self._held.add(run_id)
+                return True
+            if now >= deadline:
+                raise RunError(
+                    f"another engine ({holder}) is moving this run; its lease did not end within {patience:g} s",
+                    run_id=run_id,
+                    code="leased",
+                )
+            await anyio.sleep(min(pause, max(deadline - now, 0.0)))
+            pause = min(pause * 2, 0.5)
+
+    async def _let_go(self: Engine, rt: RunRuntime) -> None:
+        """Release the run's lease if it rests (no driver, no step in flight)."""
+        if rt.run_id in self._held and not (rt.driving or rt.running or rt.workers):
+            self._held.discard(rt.run_id)
+            self._idle.discard(rt.run_id)
+            await self.storage.release_lease(rt.run_id, self.owner)
+
+    async def _keep_leases(self: Engine) -> None:
+        """Renew the leases of runs that move; release those found resting twice in a row (a run
+        between an interaction's lease and its first move is not let go under it)."""
+        while True:
+            await anyio.sleep(self.lease_seconds / 3)
+            for run_id in list(self._held):
+                rt = self._runs.get(run_id)
+                busy = rt is not None and (rt.driving or rt.running or rt.workers)
+                if not busy and run_id in self._idle:
+                    self._held.discard(run_id)
+                    self._idle.discard(run_id)
+                    await self.storage.release_lease(run_id, self.owner)
+                    continue
+                if not busy:
+                    self._idle.add(run_id)
+                now = time.time()
+                holder = await self.storage.acquire_lease(run_id, self.owner, now=now, until=now + self.lease_seconds)
+                if holder is not None:  # this engine stalled past its lease: another one owns the run now
+                    self._held.discard(run_id)
+                    if rt is not None:
+                        rt.broken = True
+
+    async def _release_all(self: Engine) -> None:
+        for run_id in list(self._held):
+            await self.storage.release_lease(run_id, self.owner)
+        self._held.clear()
+
+    # -- the worker loop ------------------------------------------------------------------------
+
+    async def work(
+        self: Engine, *, concurrency: int = 4, poll: float = 1.0, stop: anyio.Event | None = None
+    ) -> None:
+        """Move runs from storage until ``stop`` is set (or forever): claim up to ``concurrency``
+        runs that need an engine and nobody leases — runs left RUNNING (their engine died or gave
+        them up), runs whose timer is due — move each until it rests, and look again every ``poll``
+        seconds. Timer starts of routines loaded elsewhere are picked up at each look too."""
+        busy: set[str] = set()
+        async with anyio.create_task_group() as tg:
+            while stop is None or not stop.is_set():
+                free = concurrency - len(busy)
+                if free > 0:
+                    now = time.time()
+                    claimed = await self.storage.claim_runs(
+                        self.owner, now=now, until=now + self.lease_seconds, due_before=self.clock.now(), limit=free
+                    )
+                    for run_id in claimed:
+                        busy.add(run_id)
+                        tg.start_soon(self._work_on, run_id, busy)
+                await self._load_start_timers()
+                await self._fire_due()
+                with anyio.move_on_after(poll):
+                    if stop is not None:
+                        await stop.wait()
+                    else:
+                        await anyio.sleep_forever()
+            tg.cancel_scope.cancel()
+
+    async def _work_on(self: Engine, run_id: str, busy: set[str]) -> None:
+        try:
+            self._held.add(run_id)
+            rt = self._runs.get(run_id)
+            if rt is not None and not (rt.driving or rt.running):
+                del self._runs[run_id]  # claimed from storage: another engine may have moved it since
+            try:
+                rt = await self._runtime(run_id)
+            except NotFoundError:
+                await self.storage.release_lease(run_id, self.owner)
+                self._held.discard(run_id)
+                return
+            now = self.clock.now()
+            for wait in list(rt.state.waits.values()):
+                if wait.spec.kind is WaitKind.TIMER and (wait.spec.due or 0.0) <= now and wait.id in rt.state.waits:
+                    await self._resolve(rt, wait.id, Outcome(output={"due": wait.spec.due}))
+            await self._settle_kicked(rt)
+            await self._let_go(rt)
+        finally:
+            busy.discard(run_id)
