@@ -24,10 +24,11 @@ def test_entry_point() -> None:
 
 
 def test_registering_the_plugin_does_not_import_sqlalchemy() -> None:
-    """``vrooli --help`` imports every plugin module, and listing backends imports the backend
-    class: neither may cost a SQLAlchemy or alembic import."""
+    """``vrooli --help`` imports every plugin module (which imports nothing more), and listing
+    backends imports the backend class: neither may cost a SQLAlchemy or alembic import."""
     script = (
         "import sys, vrooli_sqlalchemy.plugin\n"
+        "assert 'vrooli_sqlalchemy.backend' not in sys.modules\n"
         "from vrooli_core.plugins import PluginHost\n"
         "host = PluginHost.create(load_entrypoints=False)\n"
         "host.register(vrooli_sqlalchemy.plugin, 'sqlalchemy')\n"

@@ -1,11 +1,28 @@
 """vrooli-sqlalchemy: durable vrooli storage on SQLite and PostgreSQL, schema managed by alembic.
 
-Importing this package (or its plugin module, as ``vrooli --help`` does through entry points) does not
-import SQLAlchemy or alembic: they are imported when a store is opened.
+Importing this package or its plugin module (as ``vrooli --help`` does through entry points) imports
+nothing else: the backend is imported when first asked for, SQLAlchemy and alembic when a store opens.
 """
 
-from vrooli_sqlalchemy.backend import SQLStorage
-from vrooli_sqlalchemy.errors import SchemaVersionError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vrooli_sqlalchemy.backend import SQLStorage
+    from vrooli_sqlalchemy.errors import SchemaVersionError
 
 __version__ = "0.1.0"
 __all__ = ["SQLStorage", "SchemaVersionError"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SQLStorage":
+        from vrooli_sqlalchemy.backend import SQLStorage
+
+        return SQLStorage
+    if name == "SchemaVersionError":
+        from vrooli_sqlalchemy.errors import SchemaVersionError
+
+        return SchemaVersionError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
