@@ -130,3 +130,58 @@ async def test_racing_writers_never_both_append(db_url: str) -> None:
     finally:
         for store in writers:
             await store.close()
+
+
+def test_sqlite_connection_settings(tmp_path: Path) -> None:
+    async def main() -> None:
+        url = f"sqlite:///{tmp_path / 's.db'}?synchronous=NORMAL&busy_timeout=1234"
+        store = SQLStorage.from_url(url, converter=make_converter())
+        await store.open()
+        try:
+            assert store._store is not None
+            with store._store.db.read() as conn:
+                pragmas = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in PRAGMAS}
+        finally:
+            await store.close()
+        assert pragmas == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 1234, "foreign_keys": 1}
+
+    anyio.run(main)
+
+
+PRAGMAS = ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+
+WRITER = """
+import sys, anyio
+from vrooli_sqlalchemy import SQLStorage
+from vrooli_core.serialization import make_converter
+from vrooli_core.storage.base import Commit
+from vrooli_core.testing.conformance import _storage_data as data
+
+async def main(url, run_id):
+    store = SQLStorage.from_url(url, converter=make_converter())
+    await store.open()
+    await store.commit(Commit(run_id, (data.created(run_id),), data.run(run_id)))
+    for seq in range(2, 41):
+        await store.commit(Commit(run_id, (data.filler(run_id, seq),), put_waits=(data.wait(f"{run_id}-{seq}", run_id),)))
+    await store.close()
+
+anyio.run(main, sys.argv[1], sys.argv[2])
+"""
+
+
+def test_processes_write_one_sqlite_file_at_once(tmp_path: Path) -> None:
+    """Three processes commit to one file at the same time (SQLite's write lock and busy_timeout
+    between them): every commit of each lands."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    from vrooli_sqlalchemy import migrate
+
+    migrate.upgrade(url)  # so the processes race on commits, not on creating the schema
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, f"proc-{i}"]) for i in range(3)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    with sqlite3.connect(tmp_path / "shared.db") as raw:
+        counts = raw.execute("SELECT run_id, count(*), max(seq) FROM vrooli_events GROUP BY run_id ORDER BY run_id")
+        assert counts.fetchall() == [(f"proc-{i}", 40, 40) for i in range(3)]
+        assert raw.execute("SELECT count(*) FROM vrooli_waits").fetchone() == (117,)
