@@ -21,6 +21,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("vrooli_core.cli.plugins:plugins", "Show installed plugins and what they provide."),
     "graph": ("vrooli_core.cli.graph:graph", "Draw a routine (Mermaid text, or SVG with --svg)."),
     "worker": ("vrooli_core.cli.worker:worker", "Move runs from a shared store until stopped."),
+    "db": ("vrooli_core.cli.db:db", "Show or migrate the store's schema revision."),
 }
 
 _EPILOG = """\
@@ -68,7 +69,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.option(
     "--store",
     metavar="URL",
-    help="Storage URL (default: $VROOLI_STORE, then `store` of vrooli.toml, else memory://).",
+    help="Storage URL (default: $VROOLI_STORE, then `store` of vrooli.toml, else a SQLite file in the user data directory with vrooli-sqlalchemy installed, else memory://).",
 )
 @click.pass_context
 def main(ctx: click.Context, strict_plugins: bool, store: str | None) -> None:

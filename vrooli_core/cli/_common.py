@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 MEMORY_HINT = (
     "hint: a memory:// store keeps nothing between vrooli commands; runs and tasks of earlier commands "
-    "are gone (a persistent sqlite:// store comes with the vrooli-sqlalchemy plugin; pass --store)"
+    "are gone (install vrooli-sqlalchemy and runs are kept in a SQLite file in your data directory, or pass --store)"
 )
 
 
@@ -55,8 +55,14 @@ class CliState:
         return self._config
 
     def store_url(self) -> str:
-        """``--store``, else ``$VROOLI_STORE``, else the configured store, else ``memory://``."""
-        return self.store or os.environ.get("VROOLI_STORE") or self.config().store or "memory://"
+        """``--store``, else ``$VROOLI_STORE``, else the configured store, else the default store (a
+        SQLite file in the user's data directory with vrooli-sqlalchemy installed, else ``memory://``)."""
+        explicit = self.store or os.environ.get("VROOLI_STORE") or self.config().store
+        if explicit:
+            return explicit
+        from vrooli_core.storage.default import default_store_url
+
+        return default_store_url(self.host())
 
     def host(self, *, warn: bool = True) -> PluginHost:
         """The plugin host, built once; with ``warn``, plugins that failed to load are named on stderr."""

@@ -123,9 +123,15 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases):
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, store: str | StorageBackend = "memory://", **kwargs: Any) -> AsyncIterator[Engine]:
-        """Open storage (a URL, or a backend instance), start the timer service, yield the engine."""
+    async def open(cls, store: str | StorageBackend | None = None, **kwargs: Any) -> AsyncIterator[Engine]:
+        """Open storage (a URL, or a backend instance), start the timer service, yield the engine.
+        Without ``store``: a SQLite file in the user's data directory when vrooli-sqlalchemy is
+        installed (``vrooli_core.storage.default``), else ``memory://``."""
         host: PluginHost = kwargs.pop("host", None) or PluginHost.create()
+        if store is None:
+            from vrooli_core.storage.default import default_store_url
+
+            store = default_store_url(host)
         converter = kwargs.pop("converter", None) or make_converter()
         host.configure_converter(converter)
         if isinstance(store, StorageBackend):

@@ -26,7 +26,7 @@ class SyncEngine:
 
     @classmethod
     @contextmanager
-    def open(cls, store: Any = "memory://", **kwargs: Any) -> Iterator[SyncEngine]:
+    def open(cls, store: Any = None, **kwargs: Any) -> Iterator[SyncEngine]:
         with start_blocking_portal() as portal:
             with portal.wrap_async_context_manager(Engine.open(store, **kwargs)) as engine:
                 yield cls(engine, portal)

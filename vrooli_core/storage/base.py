@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 import attrs
 import cattrs
 
+from vrooli_core.errors import StorageError
 from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
 
 
@@ -64,6 +65,24 @@ class StorageBackend(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional, like open
         """Release connections; the backend is not used afterwards."""
+
+    # schema versions (``vrooli db``): called on a backend that is not opened; a backend whose
+    # schema is versioned (migrations) overrides them, the others say they have none.
+    async def schema_current(self) -> str | None:
+        """The schema revision the store is at (``None``: empty, never migrated)."""
+        raise StorageError(f"{self.name} storage has no schema revisions")
+
+    async def schema_head(self) -> str:
+        """The newest schema revision this code knows."""
+        raise StorageError(f"{self.name} storage has no schema revisions")
+
+    async def schema_upgrade(self, revision: str = "head") -> None:
+        """Migrate the store up to ``revision``."""
+        raise StorageError(f"{self.name} storage has no schema migrations")
+
+    async def schema_downgrade(self, revision: str) -> None:
+        """Migrate the store down to ``revision`` (``"base"``: empty)."""
+        raise StorageError(f"{self.name} storage has no schema migrations")
 
     # routines
     @abc.abstractmethod
