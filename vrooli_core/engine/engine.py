@@ -23,6 +23,7 @@ from vrooli_core.engine.runtime import RunRuntime
 from vrooli_core.engine.services import StepServicesMixin
 from vrooli_core.engine.starts import StartTriggers
 from vrooli_core.engine.state import RunState, replay
+from vrooli_core.engine.timetravel import TimeTravel
 from vrooli_core.errors import ConfigError, NotFoundError, RoutineError, RunError
 from vrooli_core.events import EventBus
 from vrooli_core.execution.executor import Executor
@@ -52,7 +53,7 @@ RoutineLike = RoutineDef | RoutineSource | str | Path
 _ENDS = ("run.completed", "run.failed", "run.cancelled")
 
 
-class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases):
+class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, TimeTravel):
     """Runs routines. Open one with :meth:`open` (``async with``); :class:`SyncEngine` wraps it for
     synchronous code.
 
