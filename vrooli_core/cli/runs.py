@@ -11,6 +11,7 @@ from vrooli_core.cli._common import exit_for, json_option, resolve_run, store_op
 
 if TYPE_CHECKING:
     from vrooli_core.engine import Engine
+    from vrooli_core.engine.timetravel import Checkpoint, ReplayReport
     from vrooli_core.model import Run, Wait
 
 _STATUSES = ("running", "waiting", "paused", "completed", "failed", "cancelled")
@@ -149,3 +150,150 @@ def _report(result: Run, tasks: list[Wait], *, as_json: bool, check: bool = True
         print_run(result, tasks)
     if check:
         exit_for(result)
+
+
+# -- time travel ------------------------------------------------------------------------------------
+
+
+@runs.command("checkpoints")
+@click.argument("run_ref", metavar="RUN")
+@store_option
+@json_option
+def checkpoints(run_ref: str, as_json: bool) -> None:
+    """List the positions a run can be forked from (see `vrooli runs fork`)."""
+
+    async def go(engine: Engine) -> list[Checkpoint]:
+        return await engine.checkpoints(await resolve_run(engine, run_ref))
+
+    found = with_engine(go, hint=True)
+    if as_json:
+        from vrooli_core.cli._output import echo_json
+
+        echo_json([checkpoint_dict(c) for c in found])
+        return
+    from vrooli_core.cli._output import compact, console, print_rows, when
+
+    if not found:
+        console().print("no checkpoints: the run never rested between transitions")
+        return
+    rows = [
+        (str(c.seq), when(c.at), c.description, ", ".join(c.locations), compact(dict(c.changed)) if c.changed else "")
+        for c in found
+    ]
+    print_rows("checkpoints", ("seq", "time", "what happened", "tokens at", "changed"), rows, no_wrap={"seq": 3, "time": 19})
+
+
+@runs.command("fork")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--at", "at", type=int, required=True, metavar="SEQ", help="The checkpoint to fork from (its seq).")
+@click.option(
+    "--set",
+    "pairs",
+    multiple=True,
+    metavar="NAME=JSON",
+    help="Set a variable in the fork (repeatable); JSON values are parsed.",
+)
+@store_option
+@json_option
+def fork(run_ref: str, at: int, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Start a new run from a checkpoint of RUN, with variables changed, and move it until it rests.
+    RUN itself is not touched."""
+    from vrooli_core.cli._common import parse_pairs
+
+    values = parse_pairs(pairs, "--set")
+
+    async def go(engine: Engine) -> tuple[Run, list[Wait]]:
+        run_id = await resolve_run(engine, run_ref)
+        result = await engine.fork(run_id, at, variables=values)
+        return result, await engine.tasks(run_id=result.id)
+
+    result, tasks = with_engine(go, hint=True, progress=True)
+    if not as_json:
+        click.echo(f"forked from {result.labels['forked_from']} at event {at}")
+    _report(result, tasks, as_json=as_json)
+
+
+@runs.command("replay")
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--routine",
+    "routine_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replay against this routine file (by default: the run's own version). It is read, not stored.",
+)
+@store_option
+@json_option
+def replay(run_ref: str, routine_file: Path | None, as_json: bool) -> None:
+    """Ask the routine's navigator every recorded decision of RUN again and compare. Exits 1 at the
+    first divergence, which is printed."""
+
+    async def go(engine: Engine) -> ReplayReport:
+        return await engine.replay(await resolve_run(engine, run_ref), routine_file)
+
+    report = with_engine(go, hint=True)
+    if as_json:
+        from vrooli_core.cli._output import echo_json
+
+        echo_json(replay_dict(report))
+    else:
+        _print_replay(report)
+    if not report.matched:
+        raise click.exceptions.Exit(1)
+
+
+def checkpoint_dict(c: Checkpoint) -> dict[str, Any]:
+    """A checkpoint as JSON. Keys are stable; new keys may be added."""
+    return {
+        "seq": c.seq,
+        "at": c.at,
+        "type": c.type,
+        "description": c.description,
+        "locations": list(c.locations),
+        "changed": dict(c.changed),
+        "waiting": list(c.waiting),
+    }
+
+
+def replay_dict(report: ReplayReport) -> dict[str, Any]:
+    """A replay report as JSON. Keys are stable; new keys may be added."""
+    d = report.divergence
+    r = report.routine
+    return {
+        "run_id": report.run_id,
+        "routine": {"id": r.id, "version": r.version or None, "format": r.format},
+        "matched": report.matched,
+        "events": report.events,
+        "decisions": report.decisions,
+        "divergence": None
+        if d is None
+        else {
+            "seq": d.seq,
+            "type": d.type,
+            "element": d.element,
+            "token": d.token,
+            "reason": d.reason,
+            "recorded": d.recorded,
+            "fresh": d.fresh,
+            "error": d.error,
+        },
+    }
+
+
+def _print_replay(report: ReplayReport) -> None:
+    from vrooli_core.cli._output import compact
+
+    r = report.routine
+    version = f"v{r.version}" if r.version else "(not stored)"
+    rows = [("run", report.run_id), ("routine", f"{r.id} {version} ({r.format})")]
+    d = report.divergence
+    if d is None:
+        rows.append(("result", f"matches: {report.events} events, {report.decisions} decisions asked again"))
+    else:
+        where = f", {d.element}" if d.element else ""
+        rows += [("result", f"diverges at event {d.seq} ({d.type}{where})"), ("reason", d.reason)]
+        rows += [("recorded", compact(d.recorded)), ("now", "-" if d.fresh is None else compact(d.fresh))]
+        if d.error:
+            rows.append(("error", d.error))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key.ljust(width)}  {value}")
