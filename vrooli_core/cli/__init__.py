@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("vrooli_core.cli.run:run", "Run a routine file until it completes or waits."),
-    "runs": ("vrooli_core.cli.runs:runs", "List, show, resume and cancel runs."),
+    "runs": ("vrooli_core.cli.runs:runs", "List, show, resume, cancel, fork and replay runs."),
     "tasks": ("vrooli_core.cli.tasks:tasks", "List and complete human tasks."),
     "plugins": ("vrooli_core.cli.plugins:plugins", "Show installed plugins and what they provide."),
     "graph": ("vrooli_core.cli.graph:graph", "Draw a routine (Mermaid text, or SVG with --svg)."),

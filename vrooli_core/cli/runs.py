@@ -1,4 +1,4 @@
-"""``vrooli runs list|show|resume|cancel``: look at runs and move them."""
+"""``vrooli runs list|show|resume|cancel|checkpoints|fork|replay``: look at runs, move them, travel in their history."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ _STATUSES = ("running", "waiting", "paused", "completed", "failed", "cancelled")
 
 @click.group()
 def runs() -> None:
-    """List, show, resume and cancel runs. RUN may be any unique prefix of a run id."""
+    """List, show, resume, cancel, fork and replay runs. RUN may be any unique prefix of a run id."""
 
 
 @runs.command("list")
