@@ -185,3 +185,22 @@ def test_processes_write_one_sqlite_file_at_once(tmp_path: Path) -> None:
         counts = raw.execute("SELECT run_id, count(*), max(seq) FROM vrooli_events GROUP BY run_id ORDER BY run_id")
         assert counts.fetchall() == [(f"proc-{i}", 40, 40) for i in range(3)]
         assert raw.execute("SELECT count(*) FROM vrooli_waits").fetchone() == (117,)
+
+
+def test_engines_opening_a_new_sqlite_file_at_once(tmp_path: Path) -> None:
+    """Stores opened on a new file at the same moment: one switches it to WAL and migrates it, the
+    others wait for that instead of failing with "database is locked"."""
+
+    async def main(url: str) -> None:
+        async def one() -> None:
+            store = SQLStorage.from_url(url, converter=make_converter())
+            await store.open()
+            await store.list_runs()
+            await store.close()
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(one)
+
+    for trial in range(5):
+        anyio.run(main, f"sqlite:///{tmp_path / f'new-{trial}.db'}")

@@ -14,7 +14,9 @@ PostgreSQL: psycopg 3; ``schema=NAME`` is the search path of every connection.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,9 +85,8 @@ def _sqlite_settings(url: StoreURL) -> Any:
         dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin
         cursor = dbapi_connection.cursor()
         try:
-            # busy_timeout first: switching to WAL waits for other processes too.
             cursor.execute(f"PRAGMA busy_timeout = {int(url.busy_timeout)}")
-            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _wal(cursor, url.busy_timeout / 1000)
             if str(mode).lower() != "wal":
                 raise StorageError(f"{url.display}: SQLite cannot use WAL mode for this file (journal mode {mode})")
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -94,6 +95,24 @@ def _sqlite_settings(url: StoreURL) -> Any:
             cursor.close()
 
     return connect
+
+
+def _wal(cursor: Any, timeout: float) -> str:
+    """Switch a new database file to WAL (the mode is kept in the file: later connections find it
+    set). The switch needs the file to itself, and SQLite does not wait for that through the busy
+    timeout: two connections opening a new file at once would see "database is locked". So retry."""
+    mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0])
+    deadline = time.monotonic() + timeout
+    while mode.lower() != "wal":
+        try:
+            mode = str(cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+        else:
+            break
+    return mode
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
