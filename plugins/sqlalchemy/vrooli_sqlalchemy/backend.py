@@ -72,6 +72,27 @@ class SQLStorage(StorageBackend):
         if store is not None:
             await anyio.to_thread.run_sync(store.close, limiter=self._threads)
 
+    # schema revisions (``vrooli db``): on a backend that is not opened, like the kernel asks
+    async def schema_current(self) -> str | None:
+        from vrooli_sqlalchemy import migrate
+
+        return await anyio.to_thread.run_sync(migrate.current, self.url)
+
+    async def schema_head(self) -> str:
+        from vrooli_sqlalchemy import migrate
+
+        return await anyio.to_thread.run_sync(migrate.head)
+
+    async def schema_upgrade(self, revision: str = "head") -> None:
+        from vrooli_sqlalchemy import migrate
+
+        await anyio.to_thread.run_sync(migrate.upgrade, self.url, revision)
+
+    async def schema_downgrade(self, revision: str) -> None:
+        from vrooli_sqlalchemy import migrate
+
+        await anyio.to_thread.run_sync(migrate.downgrade, self.url, revision)
+
     async def _call(self, work: Callable[[SyncStore], T]) -> T:
         """``work(store)`` in a worker thread."""
         store = self._store

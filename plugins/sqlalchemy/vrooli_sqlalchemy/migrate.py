@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from vrooli_sqlalchemy.errors import SchemaVersionError
-from vrooli_sqlalchemy.url import parse_url
+from vrooli_sqlalchemy.url import StoreURL, parse_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -34,7 +34,7 @@ __all__ = ["current", "downgrade", "head", "prepare", "upgrade"]
 _LOCK_KEY = 0x7672_6F6F_6C69  # "vrooli"
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str | StoreURL, revision: str = "head") -> None:
     """Migrate the store at ``url`` up to ``revision`` (default: the newest this code has)."""
     from alembic import command
 
@@ -43,7 +43,7 @@ def upgrade(url: str, revision: str = "head") -> None:
         command.upgrade(_config(conn), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
+def downgrade(url: str | StoreURL, revision: str) -> None:
     """Migrate the store at ``url`` down to ``revision`` (``"base"``: drop every table)."""
     from alembic import command
 
@@ -52,11 +52,11 @@ def downgrade(url: str, revision: str) -> None:
         command.downgrade(_config(conn), revision)
 
 
-def current(url: str) -> str | None:
+def current(url: str | StoreURL) -> str | None:
     """The store's revision, ``None`` for a database without vrooli tables."""
     from vrooli_sqlalchemy.database import Database, translated
 
-    parsed = parse_url(url)
+    parsed = _parsed(url)
     with translated(parsed.display):
         db = Database(parsed)
         try:
@@ -97,6 +97,10 @@ def prepare(db: Database) -> None:
 
 
 # -- internals ------------------------------------------------------------------------------------
+
+
+def _parsed(url: str | StoreURL) -> StoreURL:
+    return url if isinstance(url, StoreURL) else parse_url(url)
 
 
 @functools.cache
@@ -143,10 +147,10 @@ def _refuse_unknown_heads(heads: tuple[str, ...], display: str) -> None:
 
 
 @contextlib.contextmanager
-def _migrating(url: str) -> Iterator[tuple[sa.Connection, str]]:
+def _migrating(url: str | StoreURL) -> Iterator[tuple[sa.Connection, str]]:
     from vrooli_sqlalchemy.database import Database, translated
 
-    parsed = parse_url(url)
+    parsed = _parsed(url)
     with translated(parsed.display):
         db = Database(parsed)
         try:
