@@ -24,7 +24,7 @@ from vrooli_core.engine.services import StepServicesMixin
 from vrooli_core.engine.starts import StartTriggers
 from vrooli_core.engine.state import RunState, replay
 from vrooli_core.engine.timetravel import TimeTravel
-from vrooli_core.errors import ConfigError, NotFoundError, RoutineError, RunError
+from vrooli_core.errors import ConfigError, DuplicateEventError, NotFoundError, RoutineError, RunError
 from vrooli_core.events import EventBus
 from vrooli_core.execution.executor import Executor
 from vrooli_core.execution.safety import SafetyCheck
@@ -543,13 +543,24 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
                     if exc.code != "leased":
                         raise
                     continue  # another engine moves the run; it (or a worker, later) fires the timer
-                if wait_id in rt.state.waits and not rt.state.status.finished:
-                    await self._resolve(rt, wait_id, Outcome(output={"due": due}))
-                    await self._settle_kicked(rt)
+                await self._fire_timer(rt, wait_id, due)
             elif starts and starts[0][0] <= now:
                 await self._fire_start_timer(heapq.heappop(starts))
             else:
                 return
+
+    async def _fire_timer(self, rt: RunRuntime, wait_id: str, due: float | None) -> None:
+        """Resolve a due timer wait and move its run. Another task of this engine (a worker task)
+        may have fired it a moment ago, and another engine may have moved the run since it was
+        loaded (storage then refuses the commit and the run is reloaded next time): neither is an
+        error of the timer service."""
+        if wait_id not in rt.state.waits or rt.state.status.finished:
+            return
+        try:
+            await self._resolve(rt, wait_id, Outcome(output={"due": due}))
+        except (NotFoundError, DuplicateEventError):
+            return
+        await self._settle_kicked(rt)
 
     async def _timer_service(self) -> None:
         while True:

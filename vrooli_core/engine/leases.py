@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from vrooli_core.errors import NotFoundError, RunError
-from vrooli_core.model import Outcome, WaitKind
+from vrooli_core.model import WaitKind
 
 if TYPE_CHECKING:
     from vrooli_core.engine.engine import Engine
@@ -132,20 +132,18 @@ class Leases:
 
     async def _work_on(self: Engine, run_id: str, busy: set[str]) -> None:
         try:
-            self._held.add(run_id)
-            rt = self._runs.get(run_id)
-            if rt is not None and not (rt.driving or rt.running):
-                del self._runs[run_id]  # claimed from storage: another engine may have moved it since
             try:
-                rt = await self._runtime(run_id)
-            except NotFoundError:
+                # Leased to us by the claim; not held here before, so the run is brought up to
+                # date from storage (another engine may have moved it since this one saw it).
+                rt = await self._runtime(run_id, own=True, wait=0)
+            except (NotFoundError, RunError):
                 await self.storage.release_lease(run_id, self.owner)
                 self._held.discard(run_id)
                 return
             now = self.clock.now()
             for wait in list(rt.state.waits.values()):
-                if wait.spec.kind is WaitKind.TIMER and (wait.spec.due or 0.0) <= now and wait.id in rt.state.waits:
-                    await self._resolve(rt, wait.id, Outcome(output={"due": wait.spec.due}))
+                if wait.spec.kind is WaitKind.TIMER and (wait.spec.due or 0.0) <= now:
+                    await self._fire_timer(rt, wait.id, wait.spec.due)
             await self._settle_kicked(rt)
             await self._let_go(rt)
         finally:

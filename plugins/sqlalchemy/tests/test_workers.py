@@ -73,3 +73,35 @@ async def test_two_workers_finish_runs_an_engine_left_waiting_on_timers(db_url: 
             finally:
                 await store.close()
             stop.set()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("round_", range(3))
+async def test_workers_opened_after_the_runs_exist_fire_each_timer_once(db_url: str, host: PluginHost, round_: int) -> None:
+    """The workers load the runs' timers when they open (their own timer service) and claim the same
+    runs through storage: inside one engine both paths meet, and each timer still fires once."""
+    async with Engine.open(db_url, host=host, tools=[conformance_count]) as engine:
+        runs = [await engine.run(TIMED, {"i": 0}) for _ in range(6)]
+    stop = anyio.Event()
+
+    async def worker() -> None:
+        async with Engine.open(db_url, host=host, tools=[conformance_count]) as engine:
+            await engine.work(concurrency=3, poll=0.02, stop=stop)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(worker)
+            tg.start_soon(worker)
+            store = SQLStorage.from_url(db_url, converter=make_converter())
+            await store.open()
+            try:
+                while {(await store.get_run(r.id)).status for r in runs} != {RunStatus.COMPLETED}:
+                    await anyio.sleep(0.05)
+                for run in runs:
+                    events = await store.read_events(run.id)
+                    started = Counter(e.payload.step for e in events if isinstance(e.payload, StepStarted))
+                    assert started == {"a": 1, "b": 1}, f"a step ran twice: {started}"
+                    assert [e.type for e in events].count("wait.resolved") == 1
+            finally:
+                await store.close()
+            stop.set()
