@@ -139,3 +139,25 @@ async def _worker(url, host, stop, *, task_status=anyio.TASK_STATUS_IGNORED):
 async def _history(url, host, run_id):
     async with Engine.open(url, host=host) as engine:
         return await engine.history(run_id)
+
+
+async def test_an_engine_that_does_not_move_runs_leaves_them_to_a_worker(host, store):
+    async with Engine.open(store, host=host, move_runs=False) as client:
+        started = await client.start(flow(APPROVE))
+        assert started.status is RunStatus.RUNNING
+        ran = await client.run(flow(TIMED))
+        assert ran.status is RunStatus.WAITING and await client.tasks() == []  # on its timer
+        stop = anyio.Event()
+        async with Engine.open(store, host=host) as worker, anyio.create_task_group() as tg:
+            tg.start_soon(lambda: worker.work(poll=0.02, stop=stop))
+            with anyio.fail_after(5):
+                while not await client.tasks(run_id=started.id):
+                    await anyio.sleep(0.02)
+            [task] = await client.tasks(run_id=started.id)
+            # Answering records the answer; the worker moves the run on.
+            assert (await client.complete_task(task.id, {})).status is RunStatus.RUNNING
+            for run in (started, ran):
+                assert (await worker.wait(run.id, finished=True, timeout=5)).status is RunStatus.COMPLETED
+            stop.set()
+        history = await client.history(started.id)
+        assert [e.payload.step for e in history if e.type == "step.completed"] == ["done"]

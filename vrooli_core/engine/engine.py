@@ -76,6 +76,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         tracer_provider: Any = None,
         lease: float = 30.0,
         owner: str | None = None,
+        move_runs: bool = True,
     ) -> None:
         self.host = host or PluginHost.create()
         self.storage = storage
@@ -96,6 +97,9 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         #: Who this engine is to the other engines on the store (lease holder name).
         self.owner = owner or new_owner()
         self._held: set[str] = set()
+        #: False: this engine records what callers do (runs started, tasks answered, messages,
+        #: signals, variables) and leaves moving runs, and firing timers, to workers on the store.
+        self.move_runs = move_runs
         self._idle: set[str] = set()
         self.bus = EventBus()
         self.tracer = get_tracer(tracer_provider)
@@ -150,7 +154,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
             error: BaseException | None = None
             async with anyio.create_task_group() as tg:
                 engine._tg = tg
-                if not hasattr(engine.clock, "advance"):  # a real clock: fire timers in the background
+                if engine.move_runs and not hasattr(engine.clock, "advance"):  # a real clock: fire timers in the background
                     tg.start_soon(engine._timer_service)
                 tg.start_soon(engine._keep_leases)
                 try:
@@ -248,9 +252,13 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         labels: Mapping[str, str] | None = None,
         run_id: str | None = None,
     ) -> Run:
-        """Create a run and let it move in the background; returns its record at once."""
+        """Create a run and let it move in the background (or, with ``move_runs=False``, leave it
+        to the workers); returns its record at once."""
         rt = await self._create(routine, inputs, limits=limits, labels=labels, run_id=run_id)
-        self._spawn(rt)
+        if self.move_runs:
+            self._spawn(rt)
+        else:
+            await self._rest(rt)
         return rt.state.summary()
 
     async def run(

@@ -178,9 +178,13 @@ class RunMover:
     # -- driving ------------------------------------------------------------------------------
 
     async def _kick(self: Engine, rt: RunRuntime) -> None:
-        """Make sure the run moves: drive it here, or wake the driver that already does."""
+        """Make sure the run moves: drive it here, or wake the driver that already does. An engine
+        that does not move runs (``move_runs=False``) stores how the run rests and lets it go: a
+        worker on the same store claims it if it has work."""
         if rt.driving:
             rt.poke()
+        elif not self.move_runs:
+            await self._rest(rt)
         else:
             await self._drive(rt)
 
