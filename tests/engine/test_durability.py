@@ -259,7 +259,7 @@ async def test_a_failed_write_leaves_recorded_history_intact_and_the_run_resumab
     storage = FailingStorage(converter=conv, verify=True)
     storage.fail_at = 5
     text = 'id = "c"\nstart = "a"\n[steps.a]\nnext = "b"\n[steps.b]\nnext = "c"\n[steps.c]\nnext = "d"\n[steps.d]\n'
-    async with Engine.open(storage, host=host) as engine:
+    async with Engine.open(storage, host=host, batch_events=1) as engine:  # a commit per transition
         with pytest.raises(StorageError, match="disk full"):
             await engine.run(flow(text))
         [run] = await engine.list_runs()

@@ -107,7 +107,7 @@ async def test_a_crash_mid_step_without_side_effects_runs_it_again_with_the_same
     async with anyio.create_task_group() as tg:
 
         async def doomed() -> None:
-            async with Engine.open(store, host=host) as engine:
+            async with Engine.open(store, host=host, batch_events=1) as engine:  # a commit per transition
                 await engine.run(flow(CHAIN))
 
         tg.start_soon(doomed)
@@ -126,6 +126,51 @@ async def test_a_crash_mid_step_without_side_effects_runs_it_again_with_the_same
     assert keys == [f"{run.id}:t1:a:1", f"{run.id}:t2:b:1", f"{run.id}:t2:b:1"]
     assert [p.step for p in payloads(events, "step.completed")] == ["a", "b", "c"]
     assert run.steps == 3
+
+
+async def test_side_effect_free_completions_are_stored_together_and_redone_after_a_crash(host, store):
+    """With batching (the default), completions of side-effect-free steps wait for the run's next
+    commit: a crash loses them and they run again with the same keys; a side-effecting step's start
+    stores everything before it."""
+    keys: list[str] = []
+    entered = anyio.Event()
+
+    async def pure(ctx: StepContext) -> dict[str, int]:
+        keys.append(ctx.idempotency_key)
+        return add_one(ctx)
+
+    async def effect(ctx: StepContext) -> dict[str, int]:
+        keys.append(ctx.idempotency_key)
+        if len(keys) == 3:
+            entered.set()
+            await anyio.sleep(100)  # the process "dies" here
+        return add_one(ctx)
+
+    register(host, "pure", pure, side_effects=False)
+    register(host, "effects", effect, side_effects=True)
+    text = CHAIN.replace('strategy = "effects"\n', 'strategy = "effects"\nnext = "d"\n') + '[steps.d]\nkind = "code"\nstrategy = "pure"\n'
+    async with anyio.create_task_group() as tg:
+
+        async def doomed() -> None:
+            async with Engine.open(store, host=host) as engine:
+                await engine.run(flow(text))
+
+        tg.start_soon(doomed)
+        with anyio.fail_after(5):
+            await entered.wait()
+        tg.cancel_scope.cancel()
+
+    async with Engine.open(store, host=host) as engine:
+        [run] = await engine.list_runs()
+        before = await engine.history(run.id)
+        # c's start stored a and b with it; c itself was in flight.
+        assert types(before) == ["run.created", "run.decided", "step.completed", "step.completed", "step.started"]
+        run = await engine.resume(run.id)
+        events = await engine.history(run.id)
+        assert_rebuilt_equals_live(engine, run.id, events)
+    assert run.status is RunStatus.COMPLETED and run.outputs == {"i": 4}
+    assert [p.step for p in payloads(events, "step.completed")] == ["a", "b", "c", "d"]
+    assert keys[3] == keys[2] == f"{run.id}:t3:c:1"  # the step in flight runs again with its key
 
 
 RETRYING = """

@@ -77,6 +77,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         lease: float = 30.0,
         owner: str | None = None,
         move_runs: bool = True,
+        batch_events: int = 256,
     ) -> None:
         self.host = host or PluginHost.create()
         self.storage = storage
@@ -100,6 +101,11 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         #: False: this engine records what callers do (runs started, tasks answered, messages,
         #: signals, variables) and leaves moving runs, and firing timers, to workers on the store.
         self.move_runs = move_runs
+        if batch_events < 1:
+            raise ConfigError("batch_events must be at least 1")
+        #: Side-effect-free step completions stored together, up to this many events per commit
+        #: (1: every transition is its own commit). Anything visible outside the run is stored at once.
+        self.batch_events = batch_events
         self._idle: set[str] = set()
         self.bus = EventBus()
         self.tracer = get_tracer(tracer_provider)

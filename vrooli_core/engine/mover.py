@@ -73,10 +73,30 @@ class RunMover:
         more = apply(st, ev)
         return more if fx is None else _merge(fx, more)
 
-    async def _commit(self: Engine, rt: RunRuntime, events: list[Event], fx: Effects, *, summary: bool = False) -> Effects:
-        """Write applied events (and the index changes they made) in one commit, then publish them."""
+    async def _commit(
+        self: Engine, rt: RunRuntime, events: list[Event], fx: Effects, *, summary: bool = False, hold: bool = False
+    ) -> Effects:
+        """Write applied events (and the index changes they made) in one commit, then publish them.
+
+        ``hold``: the events only record a side-effect-free step's completion. If they change
+        nothing anyone outside the run can see (no wait, status, emit or cancellation), they may
+        wait in ``rt.pending`` for the run's next commit (at most ``batch_events`` of them; a
+        resting run has none). A crash loses them, and the steps are executed again on resume: they
+        had no effect outside, so nothing is done twice that anybody could notice."""
         st = rt.state
         write_summary = summary or fx.status_changed
+        if rt.pending:
+            events = [*rt.pending, *events]
+            rt.pending = []
+        if (
+            hold
+            and not (write_summary or fx.new_waits or fx.dropped_waits or fx.emits or fx.cancelled)
+            and len(events) < self.batch_events
+        ):
+            rt.pending = events
+            return fx
+        if not events and not write_summary and not fx.new_waits and not fx.dropped_waits:
+            return fx
         try:
             await self.storage.commit(
                 Commit(st.run_id, tuple(events), st.summary() if write_summary else None, tuple(fx.new_waits), tuple(fx.dropped_waits))
@@ -103,7 +123,13 @@ class RunMover:
         return await self._commit(rt, events, self._apply(rt, payload, events))
 
     async def _record_decision(
-        self: Engine, rt: RunRuntime, payload: Any, decision: Decision | None, events: list[Event] | None = None
+        self: Engine,
+        rt: RunRuntime,
+        payload: Any,
+        decision: Decision | None,
+        events: list[Event] | None = None,
+        *,
+        hold: bool = False,
     ) -> Effects:
         """Record ``payload`` and, in the same commit, the run's end if its decision ends the run."""
         events = [] if events is None else events
@@ -115,7 +141,7 @@ class RunMover:
             elif decision.complete or not st.tokens:
                 outputs = decision.outputs if decision.outputs is not None else self._outputs(rt)
                 self._apply(rt, RunCompleted(outputs), events, fx)
-        return await self._commit(rt, events, fx, summary=events[0].seq == 1)
+        return await self._commit(rt, events, fx, summary=events[0].seq == 1, hold=hold)
 
     async def _fail(self: Engine, rt: RunRuntime, error: ErrorInfo) -> Effects:
         if rt.state.status.finished:
@@ -246,6 +272,9 @@ class RunMover:
             st.status = RunStatus.RUNNING if rt.ready else RunStatus.WAITING
         if rt.broken or rt.driving:
             return
+        if rt.pending:
+            async with rt.lock:
+                await self._commit(rt, [], Effects())
         # The stored record must say how the run rests (other engines and workers go by it), even
         # when no event came since it was written (a run that waits from its start decision on).
         if self._summary_seq.get(st.run_id) != st.seq or self._summary_status.get(st.run_id) is not st.status:
@@ -348,7 +377,12 @@ class RunMover:
                 if writes:
                     st.variables.update(writes)
                 decision, err = await self._decide(rt, token, outcome)
-                fx = await self._record_decision(rt, StepCompleted(token.id, step.id, outcome, writes, decision), decision)
+                fx = await self._record_decision(
+                    rt,
+                    StepCompleted(token.id, step.id, outcome, writes, decision),
+                    decision,
+                    hold=step.kind is StepKind.NOOP or not self._has_side_effects(step),
+                )
                 if err is not None:
                     fx = _merge(fx, await self._fail(rt, err))
         await self._after(rt, fx)

@@ -10,7 +10,7 @@ import anyio
 
 from vrooli_core.engine.navigator import Navigator, RunView
 from vrooli_core.engine.state import RunState
-from vrooli_core.model import Graph, WaitKind
+from vrooli_core.model import Event, Graph, WaitKind
 
 
 class RunLock:
@@ -57,6 +57,7 @@ class RunRuntime:
         "graph",
         "lock",
         "nav",
+        "pending",
         "ready",
         "running",
         "state",
@@ -81,6 +82,9 @@ class RunRuntime:
         self._rested: anyio.Event | None = None
         self.conditions: set[str] = {w.id for w in state.waits.values() if w.spec.kind is WaitKind.CONDITION}
         self.broken = False
+        #: Events applied in memory and not yet stored (side-effect-free step completions, written
+        #: with the run's next commit: see ``Engine.batch_events``).
+        self.pending: list[Event] = []
 
     @property
     def run_id(self) -> str:
