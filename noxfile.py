@@ -75,8 +75,10 @@ def core(session: nox.Session) -> None:
 
 @nox.session
 def examples(session: nox.Session) -> None:
-    """Build the example plugin as a wheel, install it, check ``vrooli plugins --json``, run hello."""
-    _pip(session, str(ROOT))
+    """The README's main job: vrooli-sqlalchemy and the example plugin (built as a wheel), check
+    ``vrooli plugins --json``, run hello in the default store and read it back from another command."""
+    _pip(session, str(ROOT), str(ROOT / "plugins/sqlalchemy"))
+    session.env["VROOLI_HOME"] = str(Path(session.create_tmp()) / "home")
     dist = str(Path(session.create_tmp()) / "dist")
     example = str(ROOT / "contrib/examples/vrooli-example-flow")
     session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", dist, example)
@@ -85,7 +87,7 @@ def examples(session: nox.Session) -> None:
     session.run("vrooli", "plugins", "--json")
     hello = str(ROOT / "contrib/examples/routines/hello.flow.toml")
     check = str(ROOT / "contrib/examples/check_example_plugin.py")
-    session.run("python", check, "--plugin", "example-flow", "--routine", hello, "--input", "name=Ada")
+    session.run("python", check, "--plugin", "example-flow", "--routine", hello, "--input", "name=Ada", "--persisted")
     session.run("vrooli", "run", hello, "--input", "name=Ada")
 
 

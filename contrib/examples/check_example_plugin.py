@@ -1,10 +1,12 @@
 """Check that an installed example plugin works end to end. Used by the ``examples`` tox env and
 nox session.
 
-    python contrib/examples/check_example_plugin.py [--plugin NAME] [--routine FILE --input K=V ...]
+    python contrib/examples/check_example_plugin.py [--plugin NAME] [--routine FILE --input K=V ... [--persisted]]
 
 ``vrooli plugins --json`` must list the plugin as loaded, providing the ``flow`` navigator and the
-``greet`` tool; with ``--routine``, ``vrooli run FILE --json`` must complete (not fail, not wait).
+``greet`` tool; with ``--routine``, ``vrooli run FILE --json`` must complete (not fail, not wait);
+with ``--persisted``, a later ``vrooli runs show RUN --json`` (another process) must find that run in
+the default store.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plugin", default="example-flow", help="entry-point name (default: example-flow)")
     parser.add_argument("--routine", help="a routine file that must run to completion")
     parser.add_argument("--input", action="append", default=[], metavar="K=V", help="an input for --routine")
+    parser.add_argument("--persisted", action="store_true", help="the run must be found again by another command")
     args = parser.parse_args(argv)
     if shutil.which("vrooli") is None:
         return _fail("the vrooli command is not installed")
     problems = check_plugin(args.plugin)
     if not problems and args.routine:
-        problems = check_run(args.routine, args.input)
+        problems, run_id = check_run(args.routine, args.input)
+        if not problems and args.persisted:
+            problems = check_persisted(run_id)
     for problem in problems:
         print(f"FAIL: {problem}", file=sys.stderr)
     return 1 if problems else 0
@@ -51,13 +56,22 @@ def check_plugin(name: str) -> list[str]:
     return problems
 
 
-def check_run(routine: str, inputs: list[str]) -> list[str]:
+def check_run(routine: str, inputs: list[str]) -> tuple[list[str], str]:
     flags = [part for pair in inputs for part in ("--input", pair)]
     report = _vrooli_json("run", routine, *flags, "--json", ok_codes=(0, 1))
     run = report["run"]
     if run["status"] != "completed":
-        return [f"{routine} ended {run['status']}: {run.get('error')} (open tasks: {len(report.get('tasks', []))})"]
+        return [f"{routine} ended {run['status']}: {run.get('error')} (open tasks: {len(report.get('tasks', []))})"], run["id"]
     print(f"ok: {routine} completed in {run['steps']} steps with outputs {json.dumps(run['outputs'])}")
+    return [], run["id"]
+
+
+def check_persisted(run_id: str) -> list[str]:
+    shown = _vrooli_json("runs", "show", run_id, "--json")
+    run = shown.get("run", shown)
+    if run.get("id") != run_id or run.get("status") != "completed":
+        return [f"another command does not find run {run_id} completed in the default store: {shown}"]
+    print(f"ok: run {run_id} is kept in the default store (another command reads it back)")
     return []
 
 
