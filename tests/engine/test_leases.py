@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -81,15 +83,10 @@ async def test_a_worker_takes_over_a_run_whose_engine_died(host, store):
     async with Engine.open(store, host=host, lease=0.3, tools=[slow]) as dying:
         run = await dying.start(flow(SLOW))
         await anyio.sleep(0.05)
-        dying._keep_leases = None  # type: ignore[assignment]
         dying._held.clear()  # it dies: its lease is never released, only runs out
     gate["open"].set()
-    async with Engine.open(store, host=host, lease=0.3, tools=[slow]) as worker:
-        stop = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: worker.work(poll=0.05, stop=stop))
-            done = await worker.wait(run.id, finished=True, timeout=5)
-            stop.set()
+    async with Engine.open(store, host=host, lease=0.3, tools=[slow]) as worker, working(worker):
+        done = await worker.wait(run.id, finished=True, timeout=5)
     assert done.status is RunStatus.COMPLETED
     history = await _history(store, host, run.id)
     assert [e.payload.step for e in history if e.type == "step.completed"] == ["slow", "done"]
@@ -99,12 +96,8 @@ async def test_a_worker_fires_a_timer_another_engine_registered(host, store):
     async with Engine.open(store, host=host) as first:
         run = await first.run(flow(TIMED))
         assert run.status is RunStatus.WAITING
-    async with Engine.open(store, host=host) as worker:
-        stop = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: worker.work(poll=0.05, stop=stop))
-            done = await worker.wait(run.id, finished=True, timeout=5)
-            stop.set()
+    async with Engine.open(store, host=host) as worker, working(worker):
+        done = await worker.wait(run.id, finished=True, timeout=5)
     assert done.status is RunStatus.COMPLETED
 
 
@@ -130,6 +123,18 @@ async def test_workers_share_runs_without_moving_one_twice(host, store):
         assert [e.type for e in history].count("wait.resolved") == 1
 
 
+@contextlib.asynccontextmanager
+async def working(engine: Engine, poll: float = 0.02) -> AsyncIterator[None]:
+    """``engine.work()`` in the background while the block runs."""
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: engine.work(poll=poll, stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+
+
 async def _worker(url, host, stop, *, task_status=anyio.TASK_STATUS_IGNORED):
     async with Engine.open(url, host=host) as engine:
         task_status.started(engine)
@@ -147,9 +152,7 @@ async def test_an_engine_that_does_not_move_runs_leaves_them_to_a_worker(host, s
         assert started.status is RunStatus.RUNNING
         ran = await client.run(flow(TIMED))
         assert ran.status is RunStatus.WAITING and await client.tasks() == []  # on its timer
-        stop = anyio.Event()
-        async with Engine.open(store, host=host) as worker, anyio.create_task_group() as tg:
-            tg.start_soon(lambda: worker.work(poll=0.02, stop=stop))
+        async with Engine.open(store, host=host) as worker, working(worker):
             with anyio.fail_after(5):
                 while not await client.tasks(run_id=started.id):
                     await anyio.sleep(0.02)
@@ -158,6 +161,5 @@ async def test_an_engine_that_does_not_move_runs_leaves_them_to_a_worker(host, s
             assert (await client.complete_task(task.id, {})).status is RunStatus.RUNNING
             for run in (started, ran):
                 assert (await worker.wait(run.id, finished=True, timeout=5)).status is RunStatus.COMPLETED
-            stop.set()
         history = await client.history(started.id)
         assert [e.payload.step for e in history if e.type == "step.completed"] == ["done"]

@@ -63,6 +63,20 @@ strategy = "effects"
 """
 
 
+async def dies_in_a_step(entered: anyio.Event, store: str, host: PluginHost, text: str, **options: Any) -> None:
+    """Run ``text`` in an engine that "dies" (is cancelled) once a step sets ``entered``."""
+    async with anyio.create_task_group() as tg:
+
+        async def doomed() -> None:
+            async with Engine.open(store, host=host, **options) as engine:
+                await engine.run(flow(text))
+
+        tg.start_soon(doomed)
+        with anyio.fail_after(5):
+            await entered.wait()
+        tg.cancel_scope.cancel()
+
+
 def assert_rebuilt_equals_live(engine: Engine, run_id: str, events: list[Any]) -> None:
     live = engine._runs[run_id].state
     rebuilt = replay(run_id, events)
@@ -104,16 +118,7 @@ async def test_a_crash_mid_step_without_side_effects_runs_it_again_with_the_same
 
     register(host, "pure", stuck_once, side_effects=False)
     register(host, "effects", add_one, side_effects=True)
-    async with anyio.create_task_group() as tg:
-
-        async def doomed() -> None:
-            async with Engine.open(store, host=host, batch_events=1) as engine:  # a commit per transition
-                await engine.run(flow(CHAIN))
-
-        tg.start_soon(doomed)
-        with anyio.fail_after(5):
-            await entered.wait()
-        tg.cancel_scope.cancel()
+    await dies_in_a_step(entered, store, host, CHAIN, batch_events=1)  # a commit per transition
 
     async with Engine.open(store, host=host) as engine:
         [run] = await engine.list_runs()
@@ -148,17 +153,11 @@ async def test_side_effect_free_completions_are_stored_together_and_redone_after
 
     register(host, "pure", pure, side_effects=False)
     register(host, "effects", effect, side_effects=True)
-    text = CHAIN.replace('strategy = "effects"\n', 'strategy = "effects"\nnext = "d"\n') + '[steps.d]\nkind = "code"\nstrategy = "pure"\n'
-    async with anyio.create_task_group() as tg:
-
-        async def doomed() -> None:
-            async with Engine.open(store, host=host) as engine:
-                await engine.run(flow(text))
-
-        tg.start_soon(doomed)
-        with anyio.fail_after(5):
-            await entered.wait()
-        tg.cancel_scope.cancel()
+    text = (
+        CHAIN.replace('strategy = "effects"\n', 'strategy = "effects"\nnext = "d"\n')
+        + '[steps.d]\nkind = "code"\nstrategy = "pure"\n'
+    )
+    await dies_in_a_step(entered, store, host, text)
 
     async with Engine.open(store, host=host) as engine:
         [run] = await engine.list_runs()

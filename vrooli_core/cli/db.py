@@ -56,17 +56,22 @@ def current(as_json: bool) -> None:
     click.echo(f"{url}: {revision or 'empty (no schema yet)'} ({state})")
 
 
+def _migrate(move: Callable[[StorageBackend], Awaitable[None]]) -> None:
+    """Migrate with ``move`` and say where the store is now."""
+
+    async def go(backend: StorageBackend) -> str | None:
+        await move(backend)
+        return await backend.schema_current()
+
+    click.echo(f"{get_state().store_url()}: now at {_on_backend(go) or 'base (empty)'}")
+
+
 @db.command("upgrade")
 @click.argument("revision", default="head")
 @store_option
 def upgrade(revision: str) -> None:
     """Migrate the store up to REVISION (default: the newest)."""
-
-    async def go(backend: StorageBackend) -> str | None:
-        await backend.schema_upgrade(revision)
-        return await backend.schema_current()
-
-    click.echo(f"{get_state().store_url()}: now at {_on_backend(go) or 'base (empty)'}")
+    _migrate(lambda backend: backend.schema_upgrade(revision))
 
 
 @db.command("downgrade")
@@ -74,9 +79,4 @@ def upgrade(revision: str) -> None:
 @store_option
 def downgrade(revision: str) -> None:
     """Migrate the store down to REVISION (``base`` removes every table vrooli made)."""
-
-    async def go(backend: StorageBackend) -> str | None:
-        await backend.schema_downgrade(revision)
-        return await backend.schema_current()
-
-    click.echo(f"{get_state().store_url()}: now at {_on_backend(go) or 'base (empty)'}")
+    _migrate(lambda backend: backend.schema_downgrade(revision))
