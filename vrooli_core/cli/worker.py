@@ -15,13 +15,23 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(min=1), help="Runs moved at once.")
 @click.option(
-    "--lease", default=30.0, show_default=True, type=click.FloatRange(min=0.1), metavar="SECONDS",
+    "--concurrency", "-c", default=4, show_default=True, type=click.IntRange(min=1), help="Runs moved at once."
+)
+@click.option(
+    "--lease",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
     help="How long a run stays this worker's after its last renewal (another worker takes over a dead one's runs after that).",
 )
 @click.option(
-    "--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.01), metavar="SECONDS",
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    metavar="SECONDS",
     help="How often to look for runs that need a worker.",
 )
 @store_option
@@ -36,7 +46,9 @@ def worker(concurrency: int, lease: float, poll: float) -> None:
     state = get_state()
     url = state.store_url()
     if url.startswith("memory:"):
-        raise CliError(f"a worker needs a store other processes share; {url!r} lives in this process only (pass --store)")
+        raise CliError(
+            f"a worker needs a store other processes share; {url!r} lives in this process only (pass --store)"
+        )
     host, config = state.host(), state.config()
 
     async def main() -> None:

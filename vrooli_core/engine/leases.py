@@ -102,9 +102,7 @@ class Leases:
 
     # -- the worker loop ------------------------------------------------------------------------
 
-    async def work(
-        self: Engine, *, concurrency: int = 4, poll: float = 1.0, stop: anyio.Event | None = None
-    ) -> None:
+    async def work(self: Engine, *, concurrency: int = 4, poll: float = 1.0, stop: anyio.Event | None = None) -> None:
         """Move runs from storage until ``stop`` is set (or forever): claim up to ``concurrency``
         runs that need an engine and nobody leases — runs left RUNNING (their engine died or gave
         them up), runs whose timer is due — move each until it rests, and look again every ``poll``

@@ -48,8 +48,16 @@ class StorageLeaseTests(StorageSuiteBase, suite=True):
         async def body(store: StorageBackend, _: Stores) -> None:
             S = RunStatus
             for i, (rid, status) in enumerate(
-                [("run-a", S.RUNNING), ("wait-due", S.WAITING), ("wait-later", S.WAITING), ("human", S.WAITING),
-                 ("done", S.COMPLETED), ("paused", S.PAUSED), ("run-b", S.RUNNING), ("leased", S.RUNNING)]
+                [
+                    ("run-a", S.RUNNING),
+                    ("wait-due", S.WAITING),
+                    ("wait-later", S.WAITING),
+                    ("human", S.WAITING),
+                    ("done", S.COMPLETED),
+                    ("paused", S.PAUSED),
+                    ("run-b", S.RUNNING),
+                    ("leased", S.RUNNING),
+                ]
             ):
                 await self.new_run(store, rid, status=status, at=data.T0 + i)
             timers = (("w1", "wait-due", NOW - 5), ("w2", "wait-later", NOW + 60), ("w3", "paused", NOW - 5))
