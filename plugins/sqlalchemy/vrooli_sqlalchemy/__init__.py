@@ -10,10 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vrooli_sqlalchemy.backend import SQLStorage
-    from vrooli_sqlalchemy.errors import SchemaVersionError
+    from vrooli_sqlalchemy.errors import (
+        ConnectionLostError,
+        DatabaseFileError,
+        DatabaseLockedError,
+        SchemaMismatchError,
+        SchemaVersionError,
+    )
 
 __version__ = "0.1.0"
-__all__ = ["SQLStorage", "SchemaVersionError"]
+__all__ = [
+    "ConnectionLostError",
+    "DatabaseFileError",
+    "DatabaseLockedError",
+    "SQLStorage",
+    "SchemaMismatchError",
+    "SchemaVersionError",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,8 +34,8 @@ def __getattr__(name: str) -> Any:
         from vrooli_sqlalchemy.backend import SQLStorage
 
         return SQLStorage
-    if name == "SchemaVersionError":
-        from vrooli_sqlalchemy.errors import SchemaVersionError
+    if name in __all__:
+        from vrooli_sqlalchemy import errors
 
-        return SchemaVersionError
+        return getattr(errors, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

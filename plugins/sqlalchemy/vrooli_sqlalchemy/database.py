@@ -8,7 +8,14 @@ begun here: ``BEGIN IMMEDIATE`` for writes (the write lock is taken at the start
 never deadlock upgrading read locks), plain ``BEGIN`` for reads. Writers of one process take turns
 on a lock per file, so they queue instead of polling SQLite's busy handler.
 
-PostgreSQL: psycopg 3; ``schema=NAME`` is the search path of every connection.
+A SQLite file is looked at before the first pooled connection (which switches it to WAL, a change
+to the file): one that is not a SQLite database, or that SQLite finds damaged, is refused without
+being changed, and the tables it holds are kept for ``migrate.prepare`` to decide on.
+
+PostgreSQL: psycopg 3; ``schema=NAME`` is the search path of every connection, and connections say
+``application_name=vrooli`` unless the URL names another (``pg_stat_activity`` shows whose they are).
+A write transaction whose connection breaks while COMMIT is under way raises ``CommitUnknown``: the
+callers find out whether it was stored (``faults.py``).
 """
 
 from __future__ import annotations
@@ -19,20 +26,24 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from vrooli_core.errors import StorageError, VrooliError
+from vrooli_core.errors import StorageError
+from vrooli_sqlalchemy.errors import DatabaseFileError
+from vrooli_sqlalchemy.faults import BUSY, DAMAGED, CommitUnknown, damaged, locked, sqlite_code
 from vrooli_sqlalchemy.url import StoreURL
 
-__all__ = ["POOL_SIZE", "Database", "translated"]
+__all__ = ["POOL_SIZE", "Database"]
 
 #: Connections per store, and so the worker threads a store uses at most.
 POOL_SIZE = 8
 _WRITE = "vrooli_write"
 # One lock per SQLite file, shared by every store of the process on it (dict.setdefault is atomic).
 _FILE_LOCKS: dict[str, threading.Lock] = {}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class Database:
@@ -40,17 +51,27 @@ class Database:
 
     def __init__(self, url: StoreURL) -> None:
         self.url = url
+        #: SQLite: the tables the file held before this store connected (``None``: a new file).
+        self.found_tables = _look(url) if url.path is not None else None
         self.engine = _create_engine(url)
         self.dialect = url.dialect
         self._writers = _FILE_LOCKS.setdefault(str(url.path), threading.Lock()) if url.path is not None else None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A write transaction: committed when the block ends, rolled back when it raises."""
+        """A write transaction: committed when the block ends, rolled back when it raises.
+        ``CommitUnknown`` when the connection broke during the COMMIT."""
+        committing = False
         with self._writers or contextlib.nullcontext(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+                    committing = True
+            except sa.exc.DBAPIError as exc:
+                if committing and exc.connection_invalidated and self.dialect == "postgresql":
+                    raise CommitUnknown(exc) from exc
+                raise
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -59,6 +80,45 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _look(url: StoreURL) -> frozenset[str] | None:
+    """The tables of the SQLite file, read without writing to it; ``None`` for a new (missing or
+    empty) file. A file SQLite cannot use is refused here, unchanged."""
+    path = url.path
+    assert path is not None
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        what = "a folder, not a file" if path.is_dir() else f"unreadable ({exc.strerror})"
+        raise DatabaseFileError(f"{url.display}: {path} is {what}", path=path, reason="unusable") from exc
+    if not header:
+        return None
+    if header != _SQLITE_MAGIC:
+        raise DatabaseFileError(
+            f"{url.display}: {path} is not a SQLite database (it begins {header!r}); the file was not changed."
+            " Name a new file for the store, or the store's own file",
+            path=path,
+            reason="not_sqlite",
+        )
+    try:
+        # A plain connection reads the schema and writes nothing (no journal mode switch).
+        conn = sqlite3.connect(path, timeout=url.busy_timeout / 1000, isolation_level=None)
+        try:
+            names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        code = sqlite_code(exc)
+        if code in DAMAGED:
+            raise damaged(url, str(exc), unchanged=True) from exc
+        if code == BUSY:
+            raise locked(url) from exc
+        raise StorageError(f"{url.display}: {exc}") from exc
+    return frozenset(name for (name,) in names if not name.startswith("sqlite_"))
 
 
 def _create_engine(url: StoreURL) -> sa.Engine:
@@ -73,8 +133,11 @@ def _create_engine(url: StoreURL) -> sa.Engine:
         event.listen(engine, "connect", _sqlite_settings(url))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    named = any(key == "application_name" for key, _ in parse_qsl(urlsplit(url.driver_url).query))
     # pre-ping: a connection the server closed (restart, idle timeout) is replaced, not handed out.
-    engine = sa.create_engine(url.driver_url, pool_pre_ping=True, **pool)
+    engine = sa.create_engine(
+        url.driver_url, pool_pre_ping=True, connect_args={} if named else {"application_name": "vrooli"}, **pool
+    )
     if url.schema is not None:
         event.listen(engine, "connect", _search_path(url.schema), insert=True)
     return engine
@@ -131,19 +194,3 @@ def _search_path(schema: str) -> Any:
             dbapi_connection.autocommit = autocommit
 
     return connect
-
-
-@contextlib.contextmanager
-def translated(display: str) -> Iterator[None]:
-    """Database and migration failures inside the block become ``StorageError`` naming the store."""
-    from alembic.util import CommandError
-
-    try:
-        yield
-    except VrooliError:
-        raise
-    except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise StorageError(f"{display}: {reason}") from exc
-    except (sa.exc.SQLAlchemyError, CommandError) as exc:
-        raise StorageError(f"{display}: {exc}") from exc

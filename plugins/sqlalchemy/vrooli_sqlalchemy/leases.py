@@ -6,6 +6,10 @@ while deciding (``SELECT … FOR UPDATE`` on PostgreSQL; a SQLite write transact
 database). ``claim_runs`` picks candidates with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 concurrent claimers pass each other's candidates by, and takes each one's lease the same way: two
 callers never get the same run.
+
+A claim whose COMMIT got no answer (a lost PostgreSQL connection) returns the runs that carry its
+very lease (owner and end), read on a new connection: those it took if it was stored, none if not.
+The other operations can simply be done again (``store.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from vrooli_core.errors import StorageError
 from vrooli_core.model import RunStatus, WaitKind
 from vrooli_sqlalchemy.database import Database
+from vrooli_sqlalchemy.faults import CommitUnknown
 from vrooli_sqlalchemy.tables import leases, runs, waits
 
 __all__ = ["LeaseOps"]
 
 _HELD = sa.select(leases.c.owner, leases.c.until).where(leases.c.run_id == sa.bindparam("run_id")).with_for_update()
 _TAKE = sa.update(leases).where(leases.c.run_id == sa.bindparam("leased_run"))
+_CLAIMED = sa.select(leases.c.run_id).where(
+    leases.c.owner == sa.bindparam("owner"), leases.c.until == sa.bindparam("until")
+)
 _RELEASE = sa.delete(leases).where(leases.c.run_id == sa.bindparam("run_id"), leases.c.owner == sa.bindparam("owner"))
 
 
@@ -56,9 +64,15 @@ class LeaseOps:
             .limit(limit)
             .with_for_update(of=runs, skip_locked=True)
         )
-        with self.db.write() as conn:
-            candidates = list(conn.execute(query).scalars())
-            return [run_id for run_id in candidates if _take(conn, run_id, owner, now, until, extend=False) == owner]
+        try:
+            with self.db.write() as conn:
+                candidates = list(conn.execute(query).scalars())
+                return [
+                    run_id for run_id in candidates if _take(conn, run_id, owner, now, until, extend=False) == owner
+                ]
+        except CommitUnknown:
+            with self.db.read() as conn:
+                return list(conn.execute(_CLAIMED, {"owner": owner, "until": until}).scalars())
 
 
 def _take(conn: sa.Connection, run_id: str, owner: str, now: float, until: float, *, extend: bool) -> str:

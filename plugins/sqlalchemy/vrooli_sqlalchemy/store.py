@@ -3,6 +3,9 @@ backend runs in a worker thread (``backend.py`` says why).
 
 Everything a commit writes is serialised before its transaction starts, so a value that cannot be
 stored refuses the commit without touching the database; the rest is one transaction.
+
+A lost PostgreSQL connection: each operation is done once more on a new connection, and a commit
+whose COMMIT got no answer first finds out whether it was stored (``recovery.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from vrooli_core.errors import DuplicateEventError, NotFoundError, StorageError
 from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
 from vrooli_core.serialization import dumps, loads
 from vrooli_core.storage.base import Commit, StoredRoutine
-from vrooli_sqlalchemy import migrate
-from vrooli_sqlalchemy.database import Database, translated
+from vrooli_sqlalchemy import migrate, recovery
+from vrooli_sqlalchemy.database import Database
+from vrooli_sqlalchemy.faults import CommitUnknown, translated
 from vrooli_sqlalchemy.leases import LeaseOps
 from vrooli_sqlalchemy.tables import docs, events, metadata, routines, run_labels, runs, snapshots, waits
 from vrooli_sqlalchemy.url import StoreURL
@@ -42,9 +46,10 @@ class SyncStore(LeaseOps):
     @classmethod
     def open(cls, url: StoreURL, converter: cattrs.Converter) -> SyncStore:
         """Connect, then check (and unless ``migrate=0``, upgrade) the schema."""
-        db = Database(url)
+        with translated(url):
+            db = Database(url)
         try:
-            with translated(url.display):
+            with translated(url):
                 migrate.prepare(db)
         except BaseException:
             db.close()
@@ -55,9 +60,9 @@ class SyncStore(LeaseOps):
         self.db.close()
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` with database failures reported as ``StorageError``."""
-        with translated(self.display):
-            return fn(*args)
+        """``fn(*args)`` with database failures reported as ``StorageError``, once more when its
+        connection was lost (``recovery.py``)."""
+        return recovery.call(self.db.url, fn, *args)
 
     # -- routines -----------------------------------------------------------------------------
 
@@ -135,6 +140,9 @@ class SyncStore(LeaseOps):
                 first = f"event {commit.events[0].seq}" if commit.events else "the run"
                 raise DuplicateEventError(f"run {run_id}: {first} is already recorded (by another writer)") from exc
             raise StorageError(f"run {run_id}: the commit was refused: {_reason(exc)}") from exc
+        except CommitUnknown as unknown:
+            if not recovery.commit_stored(self.db, commit, event_rows, unknown):
+                raise unknown.error from None  # nothing of it was stored: call() makes it again
 
     def _event_row(self, ev: Event) -> dict[str, Any]:
         data = self.conv.unstructure(ev, Event)

@@ -49,13 +49,26 @@ class StoreURL:
 
 
 def parse_url(url: str) -> StoreURL:
-    """Parse and check a store URL; raise ``ConfigError`` naming what is wrong."""
+    """Parse and check a store URL; raise ``ConfigError`` naming what is wrong (password hidden)."""
     scheme = url.split(":", 1)[0]
     if scheme not in SCHEMES or not url.startswith(scheme + "://"):
-        raise ConfigError(f"{_redact(url)}: not a SQL store URL (schemes: {', '.join(SCHEMES)})")
+        raise ConfigError(f"{_redact(url)}: {_scheme_problem(url, scheme)}")
     if scheme == "sqlite":
         return _sqlite(url)
     return _postgresql(url)
+
+
+def _scheme_problem(url: str, scheme: str) -> str:
+    base, _, driver = scheme.partition("+")
+    if base in ("sqlite", "postgresql") and driver:
+        if base == "sqlite":
+            return f"the driver {driver!r} is not supported: this store connects with Python's sqlite3 (sqlite:///…)"
+        return f"the driver {driver!r} is not supported: this store connects with psycopg 3 (postgresql://… or postgresql+psycopg://…)"
+    if scheme in ("postgres", "pgsql"):
+        return "write postgresql://… (the scheme SQLAlchemy knows)"
+    if scheme in SCHEMES:
+        return f"a {scheme} URL starts with {scheme}://"
+    return f"not a SQL store URL (schemes: {', '.join(SCHEMES)})"
 
 
 def _sqlite(url: str) -> StoreURL:
@@ -86,7 +99,10 @@ def _sqlite(url: str) -> StoreURL:
 
 
 def _postgresql(url: str) -> StoreURL:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigError(f"{_redact(url)}: not a valid URL ({exc})") from None
     if not parts.hostname and "host" not in dict(parse_qsl(parts.query)):
         raise ConfigError(f"{_redact(url)}: a PostgreSQL URL names a server: postgresql://user@host:5432/database")
     if not parts.path.strip("/"):
@@ -97,8 +113,26 @@ def _postgresql(url: str) -> StoreURL:
     if schema is not None and not _IDENTIFIER.match(schema):
         raise ConfigError(f"{_redact(url)}: schema must be a plain identifier (letters, digits, _), not {schema!r}")
     query = urlencode(options, quote_via=quote)
-    driver_url = f"postgresql+psycopg://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+    libpq_url = f"postgresql://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+    _check_libpq(url, libpq_url)
+    driver_url = "postgresql+psycopg" + libpq_url[len("postgresql") :]
     return StoreURL("postgresql", driver_url=driver_url, display=_redact(url), migrate=migrate, schema=schema)
+
+
+def _check_libpq(url: str, libpq_url: str) -> None:
+    """The driver is installed and libpq knows every parameter (a misspelt ``sslmode`` would
+    otherwise be reported only by the server connection, as "invalid URI query parameter")."""
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        raise ConfigError(
+            f"{_redact(url)}: PostgreSQL needs psycopg 3: pip install 'vrooli-sqlalchemy[postgresql]'"
+        ) from None
+    try:
+        conninfo_to_dict(libpq_url)
+    except ProgrammingError as exc:
+        raise ConfigError(f"{_redact(url)}: {str(exc).strip()}") from None
 
 
 def _options(url: str, query: str, *, allowed: tuple[str, ...] | None) -> dict[str, str]:
@@ -121,8 +155,14 @@ def _flag(url: str, value: str) -> bool:
 
 
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
+    """``url`` with its password (in the user part or a ``password=`` parameter) shown as ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not parseable as a URL: show nothing of it that may be secret
+        return url.split("://", 1)[0] + "://…"
+    netloc = parts.netloc if password is None else parts.netloc.replace(":" + password + "@", ":***@", 1)
+    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query, flags=re.IGNORECASE)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=netloc, query=query).geturl()
