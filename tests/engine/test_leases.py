@@ -12,7 +12,7 @@ import pytest
 from _util import flow
 
 from vrooli_core import Engine, tool
-from vrooli_core.errors import RunError
+from vrooli_core.errors import RunError, StorageError
 from vrooli_core.model import RunStatus
 
 pytestmark = pytest.mark.anyio
@@ -163,3 +163,23 @@ async def test_an_engine_that_does_not_move_runs_leaves_them_to_a_worker(host, s
                 assert (await worker.wait(run.id, finished=True, timeout=5)).status is RunStatus.COMPLETED
         history = await client.history(started.id)
         assert [e.payload.step for e in history if e.type == "step.completed"] == ["done"]
+
+
+async def test_a_store_that_fails_for_a_while_does_not_stop_a_worker(host, store, monkeypatch):
+    async with Engine.open(store, host=host, move_runs=False) as client:
+        run = await client.start(flow(SLOW.replace('kind = "tool"\ntool = "slow"\n', "")))
+    async with Engine.open(store, host=host, lease=0.3) as worker:
+        real = worker.storage.claim_runs
+        failures = 0
+
+        async def flaky(*args, **kwargs):
+            nonlocal failures
+            if failures < 3:
+                failures += 1
+                raise StorageError("database is locked")
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(worker.storage, "claim_runs", flaky)
+        async with working(worker):
+            done = await worker.wait(run.id, finished=True, timeout=5)
+    assert failures == 3 and done.status is RunStatus.COMPLETED

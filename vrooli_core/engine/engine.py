@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import attrs
@@ -594,7 +595,20 @@ def open_storage(host: PluginHost, url: str, converter: cattrs.Converter) -> Sto
         if scheme in backend.schemes:
             return backend.from_url(url, converter=converter)
     known = sorted(s for b in host.storage_backends().values() for s in b.schemes)
-    raise ConfigError(f"no storage backend for {url!r} (schemes: {', '.join(known)}); install vrooli-sqlalchemy for sqlite:// and postgresql://")
+    hint = "" if "sqlite" in known else "; install vrooli-sqlalchemy for sqlite:// and postgresql://"
+    raise ConfigError(f"no storage backend for {_redacted(url)!r} (schemes: {', '.join(known)}){hint}")
+
+
+def _redacted(url: str) -> str:
+    """``url`` with the password of its user part shown as ``***`` (messages never show it)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url.split("://", 1)[0] + "://…"
+    if password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
 
 
 def read_source(source: RoutineLike, format: str | None = None) -> RoutineSource:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from vrooli_core.errors import NotFoundError, RunError
+from vrooli_core.errors import NotFoundError, RunError, StorageError
 from vrooli_core.model import WaitKind
 
 if TYPE_CHECKING:
@@ -79,21 +79,29 @@ class Leases:
         while True:
             await anyio.sleep(self.lease_seconds / 3)
             for run_id in list(self._held):
-                rt = self._runs.get(run_id)
-                busy = rt is not None and (rt.driving or rt.running or rt.workers)
-                if not busy and run_id in self._idle:
-                    self._held.discard(run_id)
-                    self._idle.discard(run_id)
-                    await self.storage.release_lease(run_id, self.owner)
+                try:
+                    await self._keep_lease(run_id)
+                except StorageError:
+                    # The store fails for now (a locked file, a lost server): try at the next round.
+                    # A lease that ends meanwhile is safe: storage accepts each event number once.
                     continue
-                if not busy:
-                    self._idle.add(run_id)
-                now = time.time()
-                holder = await self.storage.acquire_lease(run_id, self.owner, now=now, until=now + self.lease_seconds)
-                if holder is not None:  # this engine stalled past its lease: another one owns the run now
-                    self._held.discard(run_id)
-                    if rt is not None:
-                        rt.broken = True
+
+    async def _keep_lease(self: Engine, run_id: str) -> None:
+        rt = self._runs.get(run_id)
+        busy = rt is not None and (rt.driving or rt.running or rt.workers)
+        if not busy and run_id in self._idle:
+            self._held.discard(run_id)
+            self._idle.discard(run_id)
+            await self.storage.release_lease(run_id, self.owner)
+            return
+        if not busy:
+            self._idle.add(run_id)
+        now = time.time()
+        holder = await self.storage.acquire_lease(run_id, self.owner, now=now, until=now + self.lease_seconds)
+        if holder is not None:  # this engine stalled past its lease: another one owns the run now
+            self._held.discard(run_id)
+            if rt is not None:
+                rt.broken = True
 
     async def _release_all(self: Engine) -> None:
         for run_id in list(self._held):
@@ -111,16 +119,19 @@ class Leases:
         async with anyio.create_task_group() as tg:
             while stop is None or not stop.is_set():
                 free = concurrency - len(busy)
-                if free > 0:
-                    now = time.time()
-                    claimed = await self.storage.claim_runs(
-                        self.owner, now=now, until=now + self.lease_seconds, due_before=self.clock.now(), limit=free
-                    )
-                    for run_id in claimed:
-                        busy.add(run_id)
-                        tg.start_soon(self._work_on, run_id, busy)
-                await self._load_start_timers()
-                await self._fire_due()
+                try:
+                    if free > 0:
+                        now = time.time()
+                        claimed = await self.storage.claim_runs(
+                            self.owner, now=now, until=now + self.lease_seconds, due_before=self.clock.now(), limit=free
+                        )
+                        for run_id in claimed:
+                            busy.add(run_id)
+                            tg.start_soon(self._work_on, run_id, busy)
+                    await self._load_start_timers()
+                    await self._fire_due()
+                except StorageError:
+                    pass  # the store fails for now (a locked file, a lost server): look again after ``poll``
                 with anyio.move_on_after(poll):
                     if stop is not None:
                         await stop.wait()
@@ -144,5 +155,9 @@ class Leases:
                     await self._fire_timer(rt, wait.id, wait.spec.due)
             await self._settle_kicked(rt)
             await self._let_go(rt)
+        except StorageError:
+            # The store failed while the run moved: it is claimed again, and reloaded from storage,
+            # once this engine's lease on it has ended.
+            self._held.discard(run_id)
         finally:
             busy.discard(run_id)

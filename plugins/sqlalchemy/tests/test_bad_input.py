@@ -703,9 +703,6 @@ def test_through_the_kernel_the_plugins_url_errors_arrive_as_they_are(host: Plug
         open_storage(host, "mysql://app@db.example/runs", make_converter())
 
 
-@pytest.mark.xfail(
-    reason="vrooli_core.engine.open_storage shows an unknown scheme's URL with its password", strict=True
-)
 def test_the_kernel_hides_the_password_of_a_url_it_has_no_backend_for(host: PluginHost) -> None:
     with pytest.raises(ConfigError) as info:
         open_storage(host, "postgresql+asyncpg://app:secret@db.example/runs", make_converter())
