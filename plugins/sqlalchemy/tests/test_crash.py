@@ -358,11 +358,6 @@ def _odd(counts: Counter[str]) -> dict[str, int]:
 SHORT = RoutineSource('id = "short"\nstart = "a"\n[steps.a]\n', "short.flow.toml", "flow")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vrooli_sqlalchemy.database._look reads the SQLite header with Python's open()/close(), which drops"
-    " every POSIX lock the process holds on the file: another process then deletes the WAL under this one",
-)
 @pytest.mark.anyio
 async def test_a_store_opened_again_in_a_process_keeps_the_process_sqlite_locks(
     tmp_path: Path, host: PluginHost

@@ -21,10 +21,12 @@ callers find out whether it was stored (``faults.py``).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -84,25 +86,30 @@ class Database:
 
 def _look(url: StoreURL) -> frozenset[str] | None:
     """The tables of the SQLite file, read without writing to it; ``None`` for a new (missing or
-    empty) file. A file SQLite cannot use is refused here, unchanged."""
+    empty) file. A file SQLite cannot use is refused here, unchanged.
+
+    Python never opens the file while it may be a database in use: closing any descriptor of a file
+    drops every POSIX lock the process holds on it, the locks of its SQLite connections included;
+    another process's connection that closes then takes itself for the last one, checkpoints the
+    WAL and deletes it, and the next commits of this process go to the deleted file (lost). SQLite's
+    own connections share their locks and close safely."""
     path = url.path
     assert path is not None
+    if path.is_dir():
+        raise DatabaseFileError(f"{url.display}: {path} is a folder, not a file", path=path, reason="unusable")
     try:
-        with path.open("rb") as file:
-            header = file.read(len(_SQLITE_MAGIC))
+        size = path.stat().st_size
     except FileNotFoundError:
         return None
     except OSError as exc:
-        what = "a folder, not a file" if path.is_dir() else f"unreadable ({exc.strerror})"
-        raise DatabaseFileError(f"{url.display}: {path} is {what}", path=path, reason="unusable") from exc
-    if not header:
-        return None
-    if header != _SQLITE_MAGIC:
         raise DatabaseFileError(
-            f"{url.display}: {path} is not a SQLite database (it begins {header!r}); the file was not changed."
-            " Name a new file for the store, or the store's own file",
-            path=path,
-            reason="not_sqlite",
+            f"{url.display}: {path} is unreadable ({exc.strerror})", path=path, reason="unusable"
+        ) from exc
+    if size == 0:
+        return None
+    if not os.access(path, os.R_OK):
+        raise DatabaseFileError(
+            f"{url.display}: {path} is unreadable (permission denied)", path=path, reason="unusable"
         )
     try:
         # A plain connection reads the schema and writes nothing (no journal mode switch).
@@ -114,11 +121,24 @@ def _look(url: StoreURL) -> frozenset[str] | None:
     except sqlite3.Error as exc:
         code = sqlite_code(exc)
         if code in DAMAGED:
+            header = _header(path)  # SQLite cannot use the file: no connection holds a lock on it
+            if header != _SQLITE_MAGIC:
+                raise DatabaseFileError(
+                    f"{url.display}: {path} is not a SQLite database (it begins {header!r}); the file was not"
+                    " changed. Name a new file for the store, or the store's own file",
+                    path=path,
+                    reason="not_sqlite",
+                ) from exc
             raise damaged(url, str(exc), unchanged=True) from exc
         if code == BUSY:
             raise locked(url) from exc
         raise StorageError(f"{url.display}: {exc}") from exc
     return frozenset(name for (name,) in names if not name.startswith("sqlite_"))
+
+
+def _header(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(len(_SQLITE_MAGIC))
 
 
 def _create_engine(url: StoreURL) -> sa.Engine:
