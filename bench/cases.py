@@ -121,9 +121,13 @@ def case_fork(p: dict[str, Any]) -> dict[str, Any]:
     return {"branches": n, "kind": kind} | result
 
 
-async def _concurrent(runs: int, waiters: str, max_concurrency: int | None) -> dict[str, Any]:
+async def concurrent_runs(
+    runs: int, waiters: str, max_concurrency: int | None, open_engine: Callable[..., Any] = w.open_engine
+) -> dict[str, Any]:
+    """Start ``runs`` runs of the latency flow at once in one engine (from ``open_engine``), then
+    await them (one after another, or one waiter task each); the wall time covers both."""
     kwargs = {} if max_concurrency is None else {"max_concurrency": max_concurrency}
-    async with w.open_engine(**kwargs) as engine:
+    async with open_engine(**kwargs) as engine:
         routine, load_s = await w.load(engine, w.latency_flow())
         await engine.run(routine)  # warm-up
         finished: list[Any] = [None] * runs
@@ -168,7 +172,7 @@ async def _concurrent(runs: int, waiters: str, max_concurrency: int | None) -> d
 def case_concurrent(p: dict[str, Any]) -> dict[str, Any]:
     if "latency_s" in p:
         w.LATENCY_S = float(p["latency_s"])
-    result = anyio.run(_concurrent, int(p["runs"]), p.get("waiters", "sequential"), p.get("max_concurrency"))
+    result = anyio.run(concurrent_runs, int(p["runs"]), p.get("waiters", "sequential"), p.get("max_concurrency"))
     result["maxrss_mib"] = w.peak_rss_mib()
     return result
 

@@ -2,9 +2,11 @@
 
     python -m bench.peers PEER CASE '{"param": value, ...}'
 
-PEER is ``langgraph`` or ``spiffworkflow``; CASE is ``chain``, ``fork``, ``concurrent`` (LangGraph
-only), ``import``, or ``bpmn-chain``, ``bpmn-fork``, ``bpmn-parse`` (SpiffWorkflow on the BPMN cases'
-models, see ``bench.bpmn_peers``). Prints one JSON object. A peer that is not installed prints
+PEER is ``langgraph``, ``spiffworkflow`` or ``langgraph-sqlite`` (LangGraph with its SQLite
+checkpointer); CASE is ``chain``, ``fork``, ``concurrent`` (LangGraph only), ``import``, or
+``bpmn-chain``, ``bpmn-fork``, ``bpmn-parse`` (SpiffWorkflow on the BPMN cases' models, see
+``bench.bpmn_peers``), or ``durable-chain``, ``durable-concurrent`` (``langgraph-sqlite``, see
+``bench.storage_peers``). Prints one JSON object. A peer that is not installed prints
 ``{"available": false}``. These engines are optional: nothing in the project depends on them.
 
 What is timed matches the vrooli cases: building the graph (LangGraph ``compile``, SpiffWorkflow
@@ -25,21 +27,37 @@ import tempfile
 import time
 from typing import Annotated, Any, TypedDict
 
-PEER_MODULES = {"langgraph": "langgraph", "spiffworkflow": "SpiffWorkflow"}
+#: The modules each peer needs.
+PEER_MODULES = {
+    "langgraph": ("langgraph",),
+    "spiffworkflow": ("SpiffWorkflow",),
+    "langgraph-sqlite": ("langgraph", "langgraph.checkpoint.sqlite", "aiosqlite"),
+}
+#: The distributions whose versions a peer reports.
+PEER_DISTS = {"langgraph-sqlite": ("langgraph", "langgraph-checkpoint-sqlite")}
 
 
 def available(peer: str) -> bool:
-    return importlib.util.find_spec(PEER_MODULES[peer]) is not None
+    for module in PEER_MODULES[peer]:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return False
+        except ModuleNotFoundError:  # a parent package is missing
+            return False
+    return True
 
 
 def version(peer: str) -> str | None:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
 
-    try:
-        return dist_version(peer)
-    except PackageNotFoundError:
-        return None
+    versions = []
+    for dist in PEER_DISTS.get(peer, (peer,)):
+        try:
+            versions.append(dist_version(dist))
+        except PackageNotFoundError:
+            return None
+    return " / ".join(versions)
 
 
 def _maxrss_mib() -> float:
@@ -264,6 +282,10 @@ def main(argv: list[str]) -> int:
         from bench.bpmn_peers import spiff_bpmn_case
 
         result = spiff_bpmn_case(case, params)
+    elif case.startswith("durable-"):  # LangGraph with its SQLite checkpointer
+        from bench.storage_peers import durable_case
+
+        result = durable_case(case, params)
     elif peer == "langgraph":
         result = langgraph_case(case, params)
     else:

@@ -46,6 +46,7 @@ class Case:
         timeout: float = 1800,
         module: str = "bench.cases",
         peer_min_ratio: tuple[str, float] | None = None,
+        ratio_of: str | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -60,6 +61,8 @@ class Case:
         self.module = module
         #: A target on a peer's ratio: (peer, minimum speedup). Judged once the peer has run.
         self.peer_min_ratio = peer_min_ratio
+        #: What the ratio means, when it is not a speedup (e.g. bytes stored).
+        self.ratio_of = ratio_of
 
 
 class Derived:
@@ -246,6 +249,7 @@ def plan(quick: bool) -> list[Case | Derived]:
         )
     )
     cases += bpmn_plan(quick)
+    cases += storage_plan(quick)
     return cases
 
 
@@ -349,6 +353,120 @@ def bpmn_plan(quick: bool) -> list[Case | Derived]:
     return cases
 
 
+def _durable_chain_check(minimum: float, max_rss_mib: float | None) -> Check:
+    def check(m: dict[str, Any]) -> bool | None:
+        if m.get("steps_per_s") is None:
+            return None
+        rss_ok = max_rss_mib is None or m["maxrss_mib"] < max_rss_mib
+        return bool(m.get("completed")) and m["steps_per_s"] >= minimum and rss_ok
+
+    return check
+
+
+def _bytes_check(m: dict[str, Any]) -> bool | None:
+    if m.get("bytes_per_step") is None:
+        return None
+    return bool(m.get("completed")) and m["bytes_per_step"] <= 300
+
+
+def _parked_check(m: dict[str, Any]) -> bool | None:
+    if m.get("resume_ms") is None:
+        return None
+    return bool(m.get("parked")) and bool(m.get("resumed_completed")) and m["resume_ms"] < 10
+
+
+def storage_plan(quick: bool) -> list[Case | Derived]:
+    """The durable-storage group (``bench.storage_cases``, vrooli-sqlalchemy); LangGraph with its
+    SQLite checkpointer beside it (``bench.storage_peers``)."""
+    lg, module = "langgraph-sqlite", "bench.storage_cases"
+    if quick:
+        chains, unbatched, conc, parked, pg_parked = (1_000,), 100, 300, 300, 300
+        reps = {1_000: 3}
+    else:
+        chains, unbatched, conc, parked, pg_parked = (1_000, 10_000), 1_000, 10_000, 10_000, 1_000
+        reps = {1_000: 10, 10_000: 3}
+    # One peer run serves both the chain and the bytes case (the same parameters, run once).
+    lg_chain = (lg, "durable-chain", {"n": 1_000, "reps": 1})
+    no_lg_chain = (
+        "LangGraph's SQLite checkpointer is not run at 10,000 nodes: every checkpoint carries the versions "
+        "each node has seen, so checkpoints grow with the steps run and the file and the time grow "
+        "quadratically (about 70 KB per step and 140 steps/s at 1,000 nodes; see durable-chain-sqlite-1000)"
+    )
+    cases: list[Case | Derived] = []
+    for backend, minimum in (("sqlite", 5_000), ("postgresql", 2_000)):
+        for n in chains:
+            big = n >= 10_000
+            target = f"≥ {minimum:,} steps/s" + (", peak RSS < 200 MiB" if big else "")
+            peers: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+            note = None
+            if backend == "sqlite":
+                peers, note = ((lg_chain,), None) if n == 1_000 else ((), no_lg_chain)
+            cases.append(
+                Case(
+                    f"durable-chain-{backend}-{n}",
+                    "durable-chain",
+                    {"backend": backend, "n": n, "reps": reps[n]},
+                    target,
+                    _durable_chain_check(minimum, 200 if big else None),
+                    peers,
+                    note=note,
+                    module=module,
+                )
+            )
+    for backend in ("sqlite", "postgresql"):
+        cases.append(
+            Case(
+                f"durable-chain-unbatched-{backend}-{unbatched}",
+                "durable-chain",
+                {"backend": backend, "n": unbatched, "reps": 3, "batch_events": 1},
+                module=module,
+                note="batch_events=1: every step's completion is its own commit (for contrast with the default 256)",
+            )
+        )
+    cases.append(
+        Case(
+            f"durable-concurrent-sqlite-{conc}",
+            "durable-concurrent",
+            {"backend": "sqlite", "runs": conc, "latency_s": 0.05},
+            "< 10 s wall",
+            _lt("wall_s", 10.0, "completed"),
+            ((lg, "durable-concurrent", {"runs": conc, "latency_s": 0.05}),),
+            ratio="wall_s",
+            module=module,
+            note="the same number of runs on both sides: peer wall_s / vrooli wall_s",
+        )
+    )
+    cases.append(
+        Case(
+            "durable-bytes-sqlite-1000",
+            "durable-bytes",
+            {"n": 1_000},
+            "≤ 300 bytes per step (file growth, variables excluded)",
+            _bytes_check,
+            (lg_chain,),
+            ratio="bytes_per_step",
+            ratio_of="peer bytes_per_step / vrooli bytes_per_step (> 1: vrooli stores less)",
+            module=module,
+        )
+    )
+    for backend, runs in (("sqlite", parked), ("postgresql", pg_parked)):
+        note = "runs parked on a human task with a message boundary keyed by the run's input; resumed by send_message(correlation=key)"
+        if backend == "postgresql" and runs < parked:
+            note += f"; {runs:,} runs, not {parked:,}: parking 10,000 runs one by one on PostgreSQL takes minutes"
+        cases.append(
+            Case(
+                f"durable-parked-{backend}-{runs}",
+                "durable-parked",
+                {"backend": backend, "runs": runs, "lookups": 21},
+                "resume by correlation key < 10 ms (median, engine opened afresh)",
+                _parked_check,
+                module=module,
+                note=note,
+            )
+        )
+    return cases
+
+
 # -- running -----------------------------------------------------------------------------------
 
 
@@ -379,7 +497,7 @@ def _ratio(case: Case, mine: dict[str, Any], peer: dict[str, Any]) -> tuple[floa
         a, b, what = (
             peer.get(case.ratio),
             mine.get(case.ratio),
-            f"peer {case.ratio} / vrooli {case.ratio} (speedup; > 1: vrooli is faster)",
+            case.ratio_of or f"peer {case.ratio} / vrooli {case.ratio} (speedup; > 1: vrooli is faster)",
         )
     if not a or not b:
         return None, what
@@ -460,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
             if not selected(case.name):
                 continue
             _log(f"[bench] {case.name} ...")
+            load_avg = round(os.getloadavg()[0], 2)  # other work on the machine when the case started
             mine = _subprocess(case.module, [case.kind, json.dumps(case.params)], case.timeout, env)
             measured[case.name] = mine
             record = {
@@ -476,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
                 record["met"] = None
             if case.note:
                 record["note"] = case.note
-            if run_peers and case.peers:
+            if run_peers and case.peers and not record.get("unavailable"):
                 record["peers"] = {}
                 for peer, peer_case, params in case.peers:
                     key = json.dumps([peer, peer_case, params])
@@ -502,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                     record["peers"][peer] = entry
             if case.peer_min_ratio is not None and record["met"] is not False:
                 record["met"] = _ratio_met(case.peer_min_ratio, record)
-        record["meta"] = meta
+        record["meta"] = meta if isinstance(case, Derived) else meta | {"load_avg_1m": load_avg}
         results.append(record)
         print(json.dumps(record), flush=True)
     _log(f"[bench] done in {time.perf_counter() - started:.1f} s")
@@ -527,8 +646,10 @@ def headline(record: dict[str, Any]) -> str:
     if "error" in m:
         return "error: " + str(m["error"])[:60]
     if record.get("unavailable"):
-        return "unavailable"
+        return "unavailable" + (f": {str(m['reason'])[:70]}" if m.get("reason") else "")
     name = record["name"]
+    if name.startswith("durable-"):
+        return _durable_headline(name, m)
     if name.startswith("bpmn-"):
         if "bytes_per_step" in m:
             return f"{m['bytes_per_step']:,.0f} bytes/step ({m['events']:,} events)"
@@ -552,6 +673,19 @@ def headline(record: dict[str, Any]) -> str:
     return ""
 
 
+def _durable_headline(name: str, m: dict[str, Any]) -> str:
+    if name.startswith("durable-chain"):
+        return f"{m['steps_per_s']:,.0f} steps/s ({m['us_per_step']:.0f} µs/step), peak RSS {m['maxrss_mib']:.0f} MiB"
+    if name.startswith("durable-bytes"):
+        return f"{m['bytes_per_step']:,.0f} bytes/step ({m['bytes_per_step_vacuumed']:,.0f} after VACUUM)"
+    if name.startswith("durable-parked"):
+        return (
+            f"resume {m['resume_ms']:.1f} ms median; {m['database_bytes'] / 2**20:,.1f} MiB "
+            f"({m['bytes_per_parked_run']:,.0f} B/run)"
+        )
+    return f"{m['wall_s']:.2f} s wall ({m['runs_per_s']:,.0f} runs/s)"
+
+
 def summary_table(results: list[dict[str, Any]]) -> str:
     rows = ["| case | measured | target | met | peer speedup |", "|---|---|---|---|---|"]
     for r in results:
@@ -561,6 +695,8 @@ def summary_table(results: list[dict[str, Any]]) -> str:
             pm = entry["measured"]
             if entry.get("ratio") is not None:
                 tuned = " (raised limits)" if pm.get("settings", "default") != "default" else ""
+                if "bytes" in entry.get("ratio_of", ""):
+                    tuned += " fewer bytes"
                 peers.append(f"{peer} {entry['ratio']}x{tuned}")
             elif "error" in pm:
                 failed = "cannot parse" if str(pm["error"]).startswith("parse:") else "failed"

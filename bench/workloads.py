@@ -91,6 +91,14 @@ def parked_flow() -> str:
     return json.dumps({"id": "parked", "start": "ask", "steps": steps})
 
 
+def parked_message_flow() -> str:
+    """``ask -> done``: the run parks on a human task at ``ask`` that a ``resume`` message carrying
+    the run's ``key`` input (its correlation key) interrupts, moving the run to ``done``."""
+    boundary = {"message": "resume", "correlation": "key", "next": "done"}
+    steps = {"ask": {"kind": "human", "title": "Approve", "next": "done", "boundary": boundary}, "done": {}}
+    return json.dumps({"id": "parked-message", "start": "ask", "steps": steps})
+
+
 # -- engine ------------------------------------------------------------------------------------
 
 
