@@ -122,7 +122,7 @@ async def _bytes(n: int) -> dict[str, Any]:
         rows = stores.sqlite_rows(path, _ROWS)
         by_type = _by_type(path)
         sample = _sample(path, min(10, n - 1))
-        synchronous = stores.sqlite_pragma(path, "synchronous")
+        synchronous = stores.sqlite_query(path, "PRAGMA synchronous")[0][0]
     var_bytes = len(json.dumps(variables, separators=(",", ":")))
     steps = run.steps
     file_growth = grown["bytes"] - base["bytes"]
@@ -151,26 +151,14 @@ async def _bytes(n: int) -> dict[str, Any]:
 
 
 def _by_type(path: Any) -> dict[str, list[int]]:
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    try:
-        q = "SELECT type, count(*), sum(length(data)) FROM vrooli_events GROUP BY type ORDER BY 3 DESC"
-        return {kind: [count, size] for kind, count, size in conn.execute(q)}
-    finally:
-        conn.close()
+    q = "SELECT type, count(*), sum(length(data)) FROM vrooli_events GROUP BY type ORDER BY 3 DESC"
+    return {kind: [count, size] for kind, count, size in stores.sqlite_query(path, q)}
 
 
 def _sample(path: Any, seq: int) -> dict[str, Any]:
     """One stored step event as its columns hold it."""
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    try:
-        q = "SELECT run_id, seq, at, type, data FROM vrooli_events WHERE seq = ? LIMIT 1"
-        run_id, seq, at, kind, data = conn.execute(q, (seq,)).fetchone()
-    finally:
-        conn.close()
+    q = "SELECT run_id, seq, at, type, data FROM vrooli_events WHERE seq = ? LIMIT 1"
+    run_id, seq, at, kind, data = stores.sqlite_query(path, q, (seq,))[0]
     return {"run_id": run_id, "seq": seq, "at": at, "type": kind, "data": data}
 
 

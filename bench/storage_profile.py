@@ -103,7 +103,13 @@ def instrument(engine: Any, loop: Meter, threads: Meter) -> None:
                 loop.add(_name, time.perf_counter() - t0)
 
         setattr(storage, name, timed)
-    store = storage._store
+    # The thread side reaches into the backend's internals (SQLStorage._store, SyncStore.call and
+    # .db, Database._writers and .engine): when they change, only the storage calls are timed.
+    store = getattr(storage, "_store", None)
+    db = getattr(store, "db", None)
+    if store is None or db is None or not hasattr(store, "call") or not hasattr(db, "engine"):
+        print("note: the store's internals are not the expected ones: worker threads not timed", file=sys.stderr)
+        return
     call = store.call
 
     def timed_call(fn: Any, *args: Any) -> Any:
@@ -115,8 +121,7 @@ def instrument(engine: Any, loop: Meter, threads: Meter) -> None:
             threads.add("in the store: CPU", time.thread_time() - c0)
 
     store.call = timed_call
-    db = store.db
-    if db._writers is not None:  # SQLite: one writer at a time per file
+    if getattr(db, "_writers", None) is not None:  # SQLite: one writer at a time per file
         db._writers = _TimedLock(db._writers, threads)
     _sql_events(db.engine, threads)
 

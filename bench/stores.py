@@ -163,27 +163,20 @@ def growth(before: dict[str, Any], after: dict[str, Any], key: str = "by_btree")
     return {n: d for n, d in sorted(delta.items(), key=lambda kv: -kv[1]) if d}
 
 
+def sqlite_query(path: Path, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """The rows of a read-only query on the file (its own connection, closed afterwards)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(query, params).fetchall()
+    finally:
+        conn.close()
+
+
 def sqlite_rows(path: Path, queries: dict[str, str]) -> dict[str, Any]:
-    """Results of a few read-only queries (row counts and payload sizes) on the file."""
-    conn = sqlite3.connect(path)
-    try:
-        return {name: conn.execute(q).fetchone()[0] for name, q in queries.items()}
-    finally:
-        conn.close()
-
-
-def sqlite_pragma(path: Path, name: str) -> Any:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(f"PRAGMA {name}").fetchone()[0]
-    finally:
-        conn.close()
+    """The single values of a few queries (row counts, payload sizes), by name."""
+    return {name: sqlite_query(path, q)[0][0] for name, q in queries.items()}
 
 
 def sqlite_plan(path: Path, query: str) -> str:
     """SQLite's plan for ``query`` (``EXPLAIN QUERY PLAN``), its steps joined by ``; ``."""
-    conn = sqlite3.connect(path)
-    try:
-        return "; ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + query))
-    finally:
-        conn.close()
+    return "; ".join(row[-1] for row in sqlite_query(path, "EXPLAIN QUERY PLAN " + query))
