@@ -9,6 +9,7 @@ import pytest
 
 import vrooli_core.model as m
 from vrooli_core.engine.state import RunState
+from vrooli_core.execution.code import SandboxReport
 from vrooli_core.model import events as ev
 from vrooli_core.serialization import dumps, loads, make_converter
 
@@ -42,6 +43,7 @@ VALUES = [
     m.Token("t1", "step", scope="t0", data={"i": 1}, locals={"x": [1]}),
     m.Emit(m.WaitKind.SIGNAL, "go", {"p": 1}),
     m.Wait("r-w1", "r", "t1", WAIT_SPEC, created_at=3.0),
+    m.WaitSpec(m.WaitKind.OUTBOX, "paid", key="message", correlation="B", payload={"from": "r1"}),
     m.IOMapping(inputs={"a": "b.c"}, outputs={"x": ""}),
     m.RetryPolicy(max_attempts=3, backoff=0.5, retry_on=("E1",)),
     m.StepDef("s", m.StepKind.TOOL, "Step", "deterministic", {"tool": "t"}, m.IOMapping({"a": "b"}), 5.0, m.RetryPolicy(2), 7),
@@ -56,11 +58,14 @@ VALUES = [
 PAYLOADS = [
     ev.RunCreated(REF, {"i": 1}, LIMITS, "p", "t1", {"team": "red"}),
     ev.Decided("start", DECISION, "w1"),
-    ev.StepStarted("t1", "s", 2, {"in": 1}),
+    ev.StepStarted("t1", "s", 2, {"in": 1}, "deterministic"),
     ev.StepRetrying("t1", "s", 1, ERROR, 0.5),
     ev.StepCompleted("t1", "s", OUTCOME, {"w": 1}, DECISION),
     ev.StepSuspended("t1", "s", WAIT_SPEC, USAGE),
     ev.SubstepRecorded("t1", "s", "node", OUTCOME),
+    ev.StepCacheHit("t1", "s", "abc123", USAGE),
+    ev.UsageCharged("t1", "s", USAGE, "model", {"model": "m"}),
+    SandboxReport("t1", "s", True, "cut: a new network namespace", ("RLIMIT_CPU",), None),
     ev.WaitResolved("w1", OUTCOME, {"w": 2}, DECISION),
     ev.SafetyChecked("before_step", "guard", "deny", "no", "s", "t1"),
     ev.LimitReached("max_steps", 3, 3, "pause"),

@@ -30,7 +30,7 @@ def make_plugin(**hooks):
 def test_builtins_are_registered_first():
     host = PluginHost.create(load_entrypoints=False)
     assert list(host.storage_backends()) == ["memory"]
-    assert list(host.strategies()) == ["deterministic"]
+    assert list(host.strategies()) == ["deterministic", "code"]
     assert list(host.navigators()) == []
     [info] = host.plugins()
     assert info.name == "builtins" and info.provides["storage_backends"] == ("memory",)
@@ -158,6 +158,25 @@ def test_entry_points_load_one_by_one_and_a_broken_one_is_recorded(entry_points)
     infos = {i.name: i for i in host.plugins()}
     assert infos["good"].status == "loaded" and infos["good"].version == "1.2.3"
     assert infos["good"].hooks == ("vrooli_register_navigators",)
+
+
+def test_an_entry_point_naming_a_class_gets_an_instance_per_host(entry_points):
+    class Configured:
+        def __init__(self) -> None:
+            self.config = None
+
+        @hookimpl
+        def vrooli_configure(self, config):
+            self.config = config
+
+    entry_points.append(FakeEntryPoint("configured", lambda: Configured))
+    first, second = PluginHost.create(), PluginHost.create()
+    a, b = first.pm.get_plugin("configured"), second.pm.get_plugin("configured")
+    assert isinstance(a, Configured) and isinstance(b, Configured) and a is not b
+    from vrooli_core.config import Config
+
+    first.configure(Config.from_mapping({"plugins": {"configured": {"x": 1}}}))
+    assert a.config is not None and b.config is None  # one host's configuration is not the other's
 
 
 def test_strict_makes_a_broken_plugin_fatal(entry_points):

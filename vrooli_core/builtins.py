@@ -17,9 +17,17 @@ def vrooli_register_storage_backends() -> Iterable[type]:
 
 @hookimpl
 def vrooli_register_strategies() -> Iterable[type]:
+    from vrooli_core.execution.code import CodeStrategy
     from vrooli_core.execution.deterministic import DeterministicStrategy
 
-    return [DeterministicStrategy]
+    return [DeterministicStrategy, CodeStrategy]
+
+
+@hookimpl
+def vrooli_register_safety_checks() -> Iterable[type]:
+    from vrooli_core.coordination.permissions import AgentPermissions
+
+    return [AgentPermissions]
 
 
 @hookimpl

@@ -7,6 +7,7 @@ __all__ = [
     "DuplicateEventError",
     "DuplicatePluginError",
     "ExpressionError",
+    "LeaseHeldError",
     "LimitExceededError",
     "NavigatorError",
     "NotFoundError",
@@ -145,6 +146,15 @@ class NotFoundError(StorageError, LookupError):
 
 class DuplicateEventError(StorageError):
     """An event with a sequence number that is already recorded was appended."""
+
+
+class LeaseHeldError(StorageError):
+    """A commit that takes a run's lease was refused: another engine's lease on the run has not ended."""
+
+    def __init__(self, run_id: str, holder: str) -> None:
+        super().__init__(f"run {run_id}: another engine ({holder}) holds its lease")
+        self.run_id = run_id
+        self.holder = holder
 
 
 def _qualname(obj: object) -> str:

@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
     import cattrs
 
     from vrooli_core.analysis import Analyzer
     from vrooli_core.config import Config
+    from vrooli_core.engine.engine import Engine
     from vrooli_core.engine.navigator import Navigator
     from vrooli_core.engine.paths import PathSelector
     from vrooli_core.execution.safety import SafetyCheck
     from vrooli_core.execution.strategy import Strategy
+    from vrooli_core.model import StepDef
     from vrooli_core.storage.base import StorageBackend
 
 hookspec = pluggy.HookspecMarker("vrooli")
@@ -78,6 +82,23 @@ def vrooli_register_tools() -> Iterable[Any]:
 def vrooli_register_path_selectors() -> Iterable[type[PathSelector]]:
     """Return :class:`~vrooli_core.engine.paths.PathSelector` subclasses: model-based answers to path
     choices a navigator offers. Used when an engine's path policy is ``"model"``."""
+
+
+@hookspec(firstresult=True)
+def vrooli_choose_strategy(step: StepDef, strategies: list[str]) -> str | None:
+    """Choose the strategy for a step that says ``auto`` (or names none): return one of
+    ``strategies`` (the registered names), or ``None`` to leave the choice to the next plugin and
+    finally to the kernel's default (model steps with tools or an output schema reason, other model
+    steps converse, other kinds go by kind). The first plugin that answers decides; the choice is
+    recorded on the step's ``step.started`` event."""
+
+
+@hookspec
+def vrooli_engine_resources(engine: Engine) -> AbstractAsyncContextManager[Any] | None:
+    """Return an async context manager for what the plugin holds while an engine is open (server
+    processes, connections, clients), or ``None``. ``Engine.open`` enters each one after making the
+    engine, before any run moves, and exits them in reverse order once runs have stopped, before
+    storage closes — shielded from cancellation, so they always get to clean up."""
 
 
 @hookspec(historic=True)

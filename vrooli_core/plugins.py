@@ -160,6 +160,10 @@ class PluginHost:
                 continue
             try:
                 plugin = ep.load()
+                if isinstance(plugin, type):
+                    # A class: one instance per host, so a plugin's configuration (vrooli_configure)
+                    # and state belong to the host that loaded it, not to the whole process.
+                    plugin = plugin()
                 self.register(plugin, name=ep.name, dist=dist)
             except Exception as exc:  # a broken plugin must not take the host down (unless strict)
                 if self.strict:
@@ -201,6 +205,10 @@ class PluginHost:
             attrs.evolve(info, provides={k: tuple(sorted(v)) for k, v in provides.get(info.name, {}).items()})
             for info in self._infos.values()
         ]
+
+    def is_builtin(self, plugin_name: str) -> bool:
+        """Whether ``plugin_name`` is the kernel's builtin plugin (which any other plugin overrides)."""
+        return plugin_name in self._builtin_names
 
     def failures(self) -> list[PluginInfo]:
         return [info for info in self._infos.values() if info.status == "failed"]

@@ -183,3 +183,29 @@ async def test_a_store_that_fails_for_a_while_does_not_stop_a_worker(host, store
         async with working(worker):
             done = await worker.wait(run.id, finished=True, timeout=5)
     assert failures == 3 and done.status is RunStatus.COMPLETED
+
+
+async def test_one_run_has_one_runtime_when_two_paths_load_it_at_once(host, store):
+    """A due timer and a worker's claim can ask an engine for the same stored run at the same moment:
+    both get the one runtime (two would move the run twice, and the steps of the one whose commit
+    fails would find no live run behind them)."""
+    async with Engine.open(store, host=host) as first:
+        run = await first.run(flow(APPROVE))
+    async with Engine.open(store, host=host) as second:
+        got: list[object] = []
+        load_run = second.storage.load_run
+
+        async def slow_load(*args, **kwargs):  # a database answers later: the loads overlap
+            await anyio.sleep(0.01)
+            return await load_run(*args, **kwargs)
+
+        second.storage.load_run = slow_load
+
+        async def load() -> None:
+            got.append(await second._runtime(run.id, own=True, wait=1))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(load)
+        assert len(got) == 4 and all(rt is got[0] for rt in got)
+        assert second._runs[run.id] is got[0] and not second._loading

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _util import flow, payloads
+from _util import MESSAGE, SIGNAL, flow, payloads
 
 from vrooli_core import Engine, FakeClock
 from vrooli_core.errors import NotFoundError, RunError
@@ -49,16 +49,6 @@ async def test_human_task_waits_validates_its_answer_and_continues(host, store):
     assert [p.step for p in payloads(events, "step.completed")] == ["publish"]
 
 
-MESSAGE = """
-id = "order"
-start = "placed"
-[steps.placed]
-wait = {message = "paid", correlation = "order_id"}
-next = "ship"
-[steps.ship]
-"""
-
-
 async def test_message_correlates_to_the_waiting_run(host, store):
     async with Engine.open(store, host=host) as engine:
         a = await engine.run(flow(MESSAGE), {"order_id": "A-1"})
@@ -74,16 +64,6 @@ async def test_message_correlates_to_the_waiting_run(host, store):
     resolved = payloads(events, "wait.resolved")[0]
     assert resolved.outcome.output == {"amount": 3}
     assert resolved.outcome.trigger == "placed"
-
-
-SIGNAL = """
-id = "sig"
-start = "hold"
-[steps.hold]
-wait = {signal = "go"}
-next = "after"
-[steps.after]
-"""
 
 
 async def test_signal_is_broadcast(host, store):
@@ -211,32 +191,11 @@ async def test_condition_that_cannot_be_evaluated_fails_the_run(host, store):
 
 
 async def test_thrown_signals_and_messages_reach_waiting_runs(host, store):
-    from vrooli_core.engine import Navigator
-    from vrooli_core.model import Decision, Emit, Graph, RoutineDef, RoutineSource, StepDef, WaitKind, goto
-    from vrooli_core.plugins import hookimpl
+    from _util import ThrowerPlugin
 
-    class Thrower(Navigator):
-        """Throws what its source names, then ends."""
+    from vrooli_core.model import RoutineSource
 
-        name = "thrower"
-        suffixes = (".throw",)
-
-        def load(self, source):
-            return Graph(RoutineDef("thrower", self.name, source.content_hash), {"s": StepDef("s")}, data=source.text.split())
-
-        def start(self, graph, view):
-            return goto("s")
-
-        def next(self, graph, view, token, outcome):
-            kind, name, corr = graph.data
-            return Decision(emit=(Emit(WaitKind(kind), name, {"from": view.run_id}, None if corr == "-" else corr),))
-
-    class Plugin:
-        @hookimpl
-        def vrooli_register_navigators(self):
-            return [Thrower]
-
-    host.register(Plugin(), "thrower")
+    host.register(ThrowerPlugin(), "thrower")
     async with Engine.open(store, host=host) as engine:
         waiting = [await engine.run(flow(SIGNAL)) for _ in range(2)]
         a = await engine.run(flow(MESSAGE), {"order_id": "A"})

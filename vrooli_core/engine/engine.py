@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -15,20 +16,31 @@ import attrs
 import cattrs
 
 from vrooli_core.clock import Clock, SystemClock
+from vrooli_core.engine.cache import ResultCache
 from vrooli_core.engine.children import ChildRuns
 from vrooli_core.engine.leases import Leases, new_owner
 from vrooli_core.engine.mover import RunMover
 from vrooli_core.engine.navigator import Navigator
+from vrooli_core.engine.outbox import Outbox
 from vrooli_core.engine.paths import PathPolicy, PathSelector
+from vrooli_core.engine.routine_tools import RoutineTools
 from vrooli_core.engine.runtime import RunRuntime
 from vrooli_core.engine.services import StepServicesMixin
 from vrooli_core.engine.starts import StartTriggers
 from vrooli_core.engine.state import RunState, replay
 from vrooli_core.engine.timetravel import TimeTravel
-from vrooli_core.errors import ConfigError, DuplicateEventError, NotFoundError, RoutineError, RunError
+from vrooli_core.errors import (
+    ConfigError,
+    DuplicateEventError,
+    LeaseHeldError,
+    NotFoundError,
+    RoutineError,
+    RunError,
+    UnknownPluginError,
+)
 from vrooli_core.events import EventBus
-from vrooli_core.execution.executor import Executor
-from vrooli_core.execution.safety import SafetyCheck
+from vrooli_core.execution.executor import Executor, default_auto_policy
+from vrooli_core.execution.safety import SafetyCheck, SafetyPoint
 from vrooli_core.execution.tools import ToolSpec, tool
 from vrooli_core.model import (
     Decision,
@@ -41,6 +53,7 @@ from vrooli_core.model import (
     RoutineSource,
     Run,
     RunStatus,
+    StepDef,
     Wait,
     WaitKind,
 )
@@ -54,7 +67,7 @@ RoutineLike = RoutineDef | RoutineSource | str | Path
 _ENDS = ("run.completed", "run.failed", "run.cancelled")
 
 
-class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, TimeTravel):
+class Engine(RunMover, StepServicesMixin, ChildRuns, RoutineTools, StartTriggers, Leases, Outbox, ResultCache, TimeTravel):
     """Runs routines. Open one with :meth:`open` (``async with``); :class:`SyncEngine` wraps it for
     synchronous code.
 
@@ -118,10 +131,28 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         checks = self.host.safety_checks()
         names = list(checks) if safety_checks is None else list(safety_checks)
         self.safety_checks: list[SafetyCheck] = [checks[n]() for n in names]
-        self.executor = Executor({name: cls() for name, cls in self.host.strategies().items()})
+        #: The checks consulted at each point, in order (most steps pass points no check watches).
+        self._checks_at = {point: [c for c in self.safety_checks if point in c.points] for point in SafetyPoint}
+        registry = self.host.strategies()
+        # A plugin's strategy for a step kind wins over the kernel's builtin for that kind.
+        ranked = sorted(registry.items(), key=lambda item: self.host.is_builtin(registry.owners[item[0]]))
+        strategies = {name: cls() for name, cls in ranked}
+        names = sorted(strategies)
+        choose = self.host.pm.hook.vrooli_choose_strategy
+
+        def auto(step: StepDef) -> str | None:
+            chosen = choose(step=step, strategies=names)
+            if chosen is not None and chosen not in strategies:
+                raise UnknownPluginError("strategy (chosen by a plugin for an auto step)", str(chosen), names)
+            return chosen if chosen is not None else default_auto_policy(step)
+
+        # Without a plugin that chooses strategies the choice is fixed per step: resolved once.
+        self.executor = Executor(strategies, auto, stable=not choose.get_hookimpls())
         self._navigators: dict[str, Navigator] = {}
         self._graphs: dict[tuple[str, str], Graph] = {}
         self._runs: dict[str, RunRuntime] = {}
+        #: Runs being loaded into ``_runs`` right now, and what their other callers wait on.
+        self._loading: dict[str, anyio.Event] = {}
         self._summary_seq: dict[str, int] = {}
         self._summary_status: dict[str, RunStatus] = {}
         self._timers: list[tuple[float, str, str]] = []
@@ -155,9 +186,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         else:
             storage = open_storage(host, store, converter)
         await storage.open()
+        resources = contextlib.AsyncExitStack()
         try:
             engine = cls(storage, host=host, converter=converter, **kwargs)
+            for held in host.pm.hook.vrooli_engine_resources(engine=engine):
+                if held is not None:
+                    await resources.enter_async_context(held)
             await engine._load_timers()
+            await engine._send_left()
             error: BaseException | None = None
             async with anyio.create_task_group() as tg:
                 engine._tg = tg
@@ -173,10 +209,15 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
                     tg.cancel_scope.cancel()
             with anyio.CancelScope(shield=True):
                 await engine._release_all()
+                await engine.executor.aclose()
             if error is not None:
                 raise error
         finally:
-            await storage.close()
+            try:
+                with anyio.CancelScope(shield=True):
+                    await resources.aclose()
+            finally:
+                await storage.close()
 
     def register_tool(self, fn: Any) -> ToolSpec:
         spec = fn if isinstance(fn, ToolSpec) else getattr(fn, "__vrooli_tool__", None) or tool(fn).__vrooli_tool__
@@ -300,7 +341,10 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         ref = RoutineRef(definition.id, definition.version, definition.content_hash, definition.format)
         created = RunCreated(ref, inputs, limits or Limits(), parent[0] if parent else None, parent[1] if parent else None, dict(labels or {}), start)
         run_id = run_id or uuid.uuid4().hex
-        await self._hold(run_id, wait=0)
+        # The run's lease: taken by its first commit where the store can, else before anything.
+        take = self.storage.commit_leases
+        if not take:
+            await self._hold(run_id, wait=0)
         now = self.clock.now()
         state = RunState.created(run_id, now, created)
         state.seq = 1
@@ -308,11 +352,14 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         decision, err = await self._ask(rt, None, rt.nav.start)
         # The creation and the start decision are one commit: a run is never stored half-started.
         events = [Event(run_id, 1, now, created)]
-        if err is not None:
-            fx = self._apply(rt, Decided("start", Decision()), events)
-            await self._commit(rt, events, self._apply(rt, RunFailed(err), events, fx), summary=True)
-        else:
-            fx = await self._record_decision(rt, Decided("start", decision), decision, events)  # type: ignore[arg-type]
+        try:
+            if err is not None:
+                fx = self._apply(rt, Decided("start", Decision()), events)
+                await self._commit(rt, events, self._apply(rt, RunFailed(err), events, fx), summary=True, take=take)
+            else:
+                fx = await self._record_decision(rt, Decided("start", decision), decision, events, take=take)  # type: ignore[arg-type]
+        except LeaseHeldError as exc:
+            raise RunError(f"another engine ({exc.holder}) holds the lease on this run id", run_id=run_id, code="leased") from exc
         self._runs[run_id] = rt
         await self._after(rt, fx)
         return rt
@@ -504,23 +551,44 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, StartTriggers, Leases, Time
         """The live run, loaded from storage when needed. ``own``: lease it first, waiting up to
         ``wait`` seconds for another engine's lease (everything that records for the run does). A
         cached run this engine did not lease may have moved in another engine since: it is brought
-        up to date from storage."""
-        fresh = await self._hold(run_id, wait=wait) if own else False
+        up to date from storage.
+
+        One run has one runtime in an engine: callers that need the same run while it is being
+        loaded (a due timer and a worker's claim of the same run) wait for that load and share it."""
+        while True:
+            rt = self._runs.get(run_id)
+            if not own and rt is not None and not rt.broken and (rt.driving or rt.running or run_id in self._held):
+                return rt
+            loading = self._loading.get(run_id)
+            if loading is None:
+                break
+            await loading.wait()
+        self._loading[run_id] = done = anyio.Event()
+        try:
+            return await self._bring_up(run_id, own, wait)
+        finally:
+            del self._loading[run_id]
+            done.set()
+
+    async def _bring_up(self, run_id: str, own: bool, wait: float | None) -> RunRuntime:
         rt = self._runs.get(run_id)
-        if rt is not None and not rt.broken:
-            if rt.driving or rt.running or (run_id in self._held and not fresh):
-                return rt
-            if not await self.storage.read_events(run_id, after=rt.state.seq, limit=1):
-                return rt
-        run = await self.storage.get_run(run_id)
-        snap = await self.storage.load_snapshot(run_id)
+        cached = rt is not None and not rt.broken
+        if own and not cached and run_id not in self._held:
+            # Not here: lease and read it in one call.
+            loaded = await self._hold_and_load(run_id, wait=wait)
+        else:
+            fresh = await self._hold(run_id, wait=wait) if own else False
+            if rt is not None and cached:
+                if rt.driving or rt.running or (run_id in self._held and not fresh):
+                    return rt
+                if not await self.storage.read_events(run_id, after=rt.state.seq, limit=1):
+                    return rt
+            loaded = await self.storage.load_run(run_id)
+        run = loaded.run
         state = None
-        after = 0
-        if snap is not None:
-            after, data = snap
-            state = RunState.from_snapshot(self.converter, dict(data))
-        events = await self.storage.read_events(run_id, after=after)
-        state = replay(run_id, events, state)
+        if loaded.snapshot is not None:
+            state = RunState.from_snapshot(self.converter, dict(loaded.snapshot[1]))
+        state = replay(run_id, loaded.events, state)
         graph = await self.graph(run.routine.id, run.routine.version)
         rt = RunRuntime(state, graph, self.navigator(run.routine.format))
         if not state.status.finished and state.status is not RunStatus.PAUSED:

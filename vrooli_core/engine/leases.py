@@ -16,16 +16,20 @@ import os
 import socket
 import time
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
-from vrooli_core.errors import NotFoundError, RunError, StorageError
+from vrooli_core.errors import LeaseHeldError, NotFoundError, RunError, StorageError
 from vrooli_core.model import WaitKind
+from vrooli_core.storage.base import LeaseTerms, LoadedRun
 
 if TYPE_CHECKING:
     from vrooli_core.engine.engine import Engine
     from vrooli_core.engine.runtime import RunRuntime
+
+T = TypeVar("T")
 
 
 def new_owner() -> str:
@@ -48,21 +52,41 @@ class Leases:
         if run_id in self._held:
             self._idle.discard(run_id)
             return False
+
+        async def acquire(terms: LeaseTerms) -> None:
+            holder = await self.storage.acquire_lease(run_id, terms.owner, now=terms.now, until=terms.until)
+            if holder is not None:
+                raise LeaseHeldError(run_id, holder)
+
+        await self._leased(run_id, wait, acquire)
+        return True
+
+    async def _hold_and_load(self: Engine, run_id: str, *, wait: float | None = None) -> LoadedRun:
+        """Lease ``run_id`` and read it from storage, in one call to the store (``load_run``);
+        waits for another engine's lease as ``_hold`` does."""
+        return await self._leased(run_id, wait, lambda terms: self.storage.load_run(run_id, lease=terms))
+
+    async def _leased(self: Engine, run_id: str, wait: float | None, attempt: Callable[[LeaseTerms], Awaitable[T]]) -> T:
+        """``attempt(terms)`` until it does not raise ``LeaseHeldError`` (then the run is held
+        here), for up to ``wait`` seconds (default: two lease lengths), backing off in between."""
         patience = 2 * self.lease_seconds if wait is None else wait
         deadline = time.time() + patience
         pause = 0.01
         while True:
             now = time.time()
-            holder = await self.storage.acquire_lease(run_id, self.owner, now=now, until=now + self.lease_seconds)
-            if holder is None:
+            try:
+                result = await attempt(LeaseTerms(self.owner, now, now + self.lease_seconds))
+            except LeaseHeldError as exc:
+                if now >= deadline:
+                    raise RunError(
+                        f"another engine ({exc.holder}) is moving this run; its lease did not end within {patience:g} s",
+                        run_id=run_id,
+                        code="leased",
+                    ) from None
+            else:
                 self._held.add(run_id)
-                return True
-            if now >= deadline:
-                raise RunError(
-                    f"another engine ({holder}) is moving this run; its lease did not end within {patience:g} s",
-                    run_id=run_id,
-                    code="leased",
-                )
+                self._idle.discard(run_id)
+                return result
             await anyio.sleep(min(pause, max(deadline - now, 0.0)))
             pause = min(pause * 2, 0.5)
 
@@ -130,6 +154,7 @@ class Leases:
                             tg.start_soon(self._work_on, run_id, busy)
                     await self._load_start_timers()
                     await self._fire_due()
+                    await self._send_left()
                 except StorageError:
                     pass  # the store fails for now (a locked file, a lost server): look again after ``poll``
                 with anyio.move_on_after(poll):

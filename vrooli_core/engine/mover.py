@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import heapq
 import inspect
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from vrooli_core.engine.cache import cache_ttl
+from vrooli_core.engine.outbox import outbox_entries
 from vrooli_core.engine.runtime import RunRuntime
 from vrooli_core.engine.state import Effects, apply
 from vrooli_core.errors import NavigatorError, NotFoundError, VrooliError
@@ -45,7 +48,7 @@ from vrooli_core.model.events import (
     StepSuspended,
     WaitResolved,
 )
-from vrooli_core.storage.base import Commit
+from vrooli_core.storage.base import Commit, LeaseTerms
 
 if TYPE_CHECKING:
     from vrooli_core.engine.engine import Engine
@@ -74,7 +77,15 @@ class RunMover:
         return more if fx is None else _merge(fx, more)
 
     async def _commit(
-        self: Engine, rt: RunRuntime, events: list[Event], fx: Effects, *, summary: bool = False, hold: bool = False
+        self: Engine,
+        rt: RunRuntime,
+        events: list[Event],
+        fx: Effects,
+        *,
+        summary: bool = False,
+        hold: bool = False,
+        take: bool = False,
+        let_go: bool = False,
     ) -> Effects:
         """Write applied events (and the index changes they made) in one commit, then publish them.
 
@@ -82,7 +93,11 @@ class RunMover:
         nothing anyone outside the run can see (no wait, status, emit or cancellation), they may
         wait in ``rt.pending`` for the run's next commit (at most ``batch_events`` of them; a
         resting run has none). A crash loses them, and the steps are executed again on resume: they
-        had no effect outside, so nothing is done twice that anybody could notice."""
+        had no effect outside, so nothing is done twice that anybody could notice.
+
+        Leases, on a store that writes them with commits (``commit_leases``): the commit that
+        creates a run takes its lease (``take``), and the commit that finishes the run, or that
+        stores how it rests (``let_go``), drops it."""
         st = rt.state
         write_summary = summary or fx.status_changed
         if rt.pending:
@@ -97,15 +112,40 @@ class RunMover:
             return fx
         if not events and not write_summary and not fx.new_waits and not fx.dropped_waits:
             return fx
+        outbox = outbox_entries(st, fx.emits, events[-1].at if events else self.clock.now()) if fx.emits else []
+        lease = release = None
+        if self.storage.commit_leases:
+            if take:
+                now = time.time()
+                lease = LeaseTerms(self.owner, now, now + self.lease_seconds)
+            # A run with deliveries to make keeps its lease until they are made (``_rest``).
+            finishing = write_summary and st.status.finished and not outbox and (take or st.run_id in self._held)
+            if (let_go and st.run_id in self._held) or finishing:
+                release = self.owner
         try:
             await self.storage.commit(
-                Commit(st.run_id, tuple(events), st.summary() if write_summary else None, tuple(fx.new_waits), tuple(fx.dropped_waits))
+                Commit(
+                    st.run_id,
+                    tuple(events),
+                    st.summary() if write_summary else None,
+                    (*fx.new_waits, *outbox),
+                    tuple(fx.dropped_waits),
+                    lease,
+                    release,
+                )
             )
         except BaseException:
             # Memory is now ahead of storage: forget this runtime; the next use reloads the run.
             rt.broken = True
-            self._runs.pop(st.run_id, None)
+            if self._runs.get(st.run_id) is rt:  # not another runtime of the same id (a duplicate run id)
+                del self._runs[st.run_id]
             raise
+        fx.outbox = outbox
+        if release is not None:
+            self._held.discard(st.run_id)
+            self._idle.discard(st.run_id)
+        elif lease is not None:
+            self._held.add(st.run_id)
         if write_summary:
             self._summary_seq[st.run_id] = st.seq
             self._summary_status[st.run_id] = st.status
@@ -130,6 +170,7 @@ class RunMover:
         events: list[Event] | None = None,
         *,
         hold: bool = False,
+        take: bool = False,
     ) -> Effects:
         """Record ``payload`` and, in the same commit, the run's end if its decision ends the run."""
         events = [] if events is None else events
@@ -141,7 +182,7 @@ class RunMover:
             elif decision.complete or not st.tokens:
                 outputs = decision.outputs if decision.outputs is not None else self._outputs(rt)
                 self._apply(rt, RunCompleted(outputs), events, fx)
-        return await self._commit(rt, events, fx, summary=events[0].seq == 1, hold=hold)
+        return await self._commit(rt, events, fx, summary=events[0].seq == 1, hold=hold, take=take)
 
     async def _fail(self: Engine, rt: RunRuntime, error: ErrorInfo) -> Effects:
         if rt.state.status.finished:
@@ -173,23 +214,28 @@ class RunMover:
                 await self._choose(rt, wait)
             elif kind is WaitKind.SUBRUN:
                 await self._start_child_run(rt, wait)
-        for emit in fx.emits:
-            await self._deliver(emit)
+        if fx.outbox:
+            await self._send(fx.outbox)
         if rt.conditions and not rt.state.status.finished:
             await self._check_conditions(rt)
         if fx.status_changed and rt.state.status.finished:
             await self._on_finished(rt)
 
-    async def _deliver(self: Engine, emit: Any) -> None:
-        """Deliver a thrown signal (to every wait for it) or message (to the oldest matching wait)."""
+    async def _deliver(self: Engine, entry: Wait) -> None:
+        """Deliver a thrown signal (to every wait for it) or message (to the oldest matching wait),
+        from its OUTBOX entry (``outbox.py``)."""
+        emit = self._emit_of(entry)
         waits = await self.storage.find_waits(
             kinds=(emit.kind,), name=emit.name, correlation=emit.correlation if emit.kind is WaitKind.MESSAGE else None
         )
+        waits = self._reached_by(waits, entry)
         if emit.kind is WaitKind.MESSAGE:
             waits = waits[:1]
         if not waits or emit.kind is WaitKind.SIGNAL:
             # Routines with a matching message or signal start get a new run.
-            await self._start_by(emit.kind, emit.name, emit.payload, first_only=emit.kind is WaitKind.MESSAGE and not waits)
+            await self._start_by(
+                emit.kind, emit.name, emit.payload, first_only=emit.kind is WaitKind.MESSAGE and not waits, entry=entry
+            )
         for wait in waits:
             target = await self._runtime(wait.run_id, own=True)
             if wait.id in target.state.waits and not target.state.status.finished:
@@ -272,15 +318,13 @@ class RunMover:
             st.status = RunStatus.RUNNING if rt.ready else RunStatus.WAITING
         if rt.broken or rt.driving:
             return
-        if rt.pending:
-            async with rt.lock:
-                await self._commit(rt, [], Effects())
         # The stored record must say how the run rests (other engines and workers go by it), even
-        # when no event came since it was written (a run that waits from its start decision on).
-        if self._summary_seq.get(st.run_id) != st.seq or self._summary_status.get(st.run_id) is not st.status:
-            await self.storage.commit(Commit(st.run_id, run=st.summary()))
-            self._summary_seq[st.run_id] = st.seq
-            self._summary_status[st.run_id] = st.status
+        # when no event came since it was written (a run that waits from its start decision on);
+        # held events go with it, and the lease goes when nothing of the run is under way.
+        if rt.pending or self._summary_seq.get(st.run_id) != st.seq or self._summary_status.get(st.run_id) is not st.status:
+            let_go = self.storage.commit_leases and st.run_id in self._held and not (rt.running or rt.workers)
+            async with rt.lock:
+                await self._commit(rt, [], Effects(), summary=True, let_go=let_go)
         await self._let_go(rt)
         self._evict()
 
@@ -326,7 +370,7 @@ class RunMover:
         while True:
             if record_start:
                 async with rt.lock:
-                    await self._record(rt, StepStarted(tid, step.id, attempt))
+                    await self._record(rt, StepStarted(tid, step.id, attempt, strategy=self._strategy_name(step)))
             record_start = True
             outcome = await self._execute(rt, token, step, attempt)
             if outcome is None:  # cancelled, or the run stopped under the step
@@ -386,6 +430,15 @@ class RunMover:
                 if err is not None:
                     fx = _merge(fx, await self._fail(rt, err))
         await self._after(rt, fx)
+
+    def _strategy_name(self: Engine, step: StepDef) -> str | None:
+        """The strategy that executes ``step`` (``None``: the engine's own kinds, or none found)."""
+        if step.kind in _OWN_KINDS:
+            return None
+        try:
+            return self.executor.strategy_for(step).name
+        except VrooliError:
+            return None
 
     def _has_side_effects(self: Engine, step: StepDef) -> bool:
         """Whether executing ``step`` may affect anything outside the run (see ``Strategy.side_effects``)."""
@@ -450,6 +503,16 @@ class RunMover:
         runner = None
         if kind is StepKind.DELEGATE:
             runner = lambda c: rt.nav.execute(rt.graph, rt.view, token, c)  # noqa: E731
+        key = None
+        try:
+            ttl = cache_ttl(step)
+        except VrooliError as exc:
+            return Outcome(status=OutcomeStatus.FAILED, error=ErrorInfo.from_exception(exc, element=step.id))
+        if ttl is not None:
+            key = self._cache_key(rt, step, inputs)
+            hit = await self._cached(rt, token, step, key, ttl)
+            if hit is not None:
+                return hit
         with anyio.CancelScope() as scope:
             rt.running[token.id] = scope
             try:
@@ -468,6 +531,8 @@ class RunMover:
                 rt.running.pop(token.id, None)
         if scope.cancelled_caught or (outcome.error is not None and outcome.error.code == StepStopped.__name__):
             return None
+        if key is not None:
+            await self._remember(key, outcome)
         return outcome
 
     # -- IO -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from vrooli_core.errors import DuplicateEventError, NotFoundError, RoutineError, RunError
-from vrooli_core.model import Graph, Run, WaitKind, WaitSpec
+from vrooli_core.model import Graph, Run, Wait, WaitKind, WaitSpec
 
 if TYPE_CHECKING:
     from vrooli_core.engine.engine import Engine
@@ -170,7 +170,7 @@ class StartTriggers:
     # -- message and signal starts ------------------------------------------------------------
 
     async def _start_by(
-        self: Engine, kind: WaitKind, name: str, payload: Any, *, first_only: bool = False
+        self: Engine, kind: WaitKind, name: str, payload: Any, *, first_only: bool = False, entry: Wait | None = None
     ) -> list[Run]:
         """Runs started by a message or signal start trigger (each run moved until it rests).
 
@@ -186,11 +186,15 @@ class StartTriggers:
             )
         token = _START_DEPTH.set(depth + 1)
         try:
-            return await self._start_runs(kind, name, payload, first_only=first_only)
+            return await self._start_runs(kind, name, payload, first_only=first_only, entry=entry)
         finally:
             _START_DEPTH.reset(token)
 
-    async def _start_runs(self: Engine, kind: WaitKind, name: str, payload: Any, *, first_only: bool) -> list[Run]:
+    async def _start_runs(
+        self: Engine, kind: WaitKind, name: str, payload: Any, *, first_only: bool, entry: Wait | None = None
+    ) -> list[Run]:
+        """Start the routines with a matching start. ``entry``: delivering an OUTBOX entry, whose
+        runs have ids of their own making (a run it started before is not started again)."""
         started = []
         for routine_id, doc in await self.storage.list_docs(STARTS):
             for spec in doc.get("starts", ()):
@@ -198,7 +202,14 @@ class StartTriggers:
                     continue
                 inputs = self._storable(payload if isinstance(payload, Mapping) else {}, "the payload")
                 stored = await self.storage.get_routine(routine_id, doc["version"])
-                rt = await self._create(stored.routine, inputs, start=spec.get("key") or None)
+                try:
+                    rt = await self._create(
+                        stored.routine, inputs, start=spec.get("key") or None, run_id=self._start_key(entry, routine_id)
+                    )
+                except DuplicateEventError:
+                    if entry is None:
+                        raise
+                    break  # started by an earlier delivery of this entry
                 started.append(await self._settle_kicked(rt))
                 if first_only:
                     return started

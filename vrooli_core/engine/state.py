@@ -40,6 +40,7 @@ from vrooli_core.model.events import (
     StepStarted,
     StepSuspended,
     SubstepRecorded,
+    UsageCharged,
     VariablesSet,
     WaitResolved,
 )
@@ -53,6 +54,8 @@ class Effects:
     dropped_waits: list[str] = attrs.Factory(list)
     #: Messages and signals the applied decisions throw (delivered by the live engine, never on replay).
     emits: list[Any] = attrs.Factory(list)
+    #: Their OUTBOX entries, once committed (``vrooli_core.engine.outbox``).
+    outbox: list[Wait] = attrs.Factory(list)
     #: The run's status changed (its storage record must be rewritten).
     status_changed: bool = False
 
@@ -287,6 +290,10 @@ def _on_substep(state: RunState, ev: Event, fx: Effects) -> None:
         state.usage = state.usage + p.outcome.usage
 
 
+def _on_usage_charged(state: RunState, ev: Event, fx: Effects) -> None:
+    state.usage = state.usage + ev.payload.usage
+
+
 def _on_wait_resolved(state: RunState, ev: Event, fx: Effects) -> None:
     p: WaitResolved = ev.payload
     wait = state.waits.get(p.wait_id)
@@ -350,6 +357,7 @@ _HANDLERS: dict[type, Callable[[RunState, Event, Effects], None]] = {
     StepCompleted: _on_step_completed,
     StepSuspended: _on_step_suspended,
     SubstepRecorded: _on_substep,
+    UsageCharged: _on_usage_charged,
     WaitResolved: _on_wait_resolved,
     VariablesSet: _on_variables,
     RunPaused: _on_paused,

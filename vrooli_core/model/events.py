@@ -78,11 +78,16 @@ class Decided:
 @event_type("step.started")
 @attrs.frozen
 class StepStarted:
+    """A step with side effects is about to execute (``attempt``); ``strategy`` is the strategy chosen
+    to execute it (resolved when the step says ``auto`` or nothing), ``None`` for the engine's own
+    steps (human, subroutine, delegated)."""
+
     type: ClassVar[str]
     token: str
     step: str
     attempt: int = 1
     inputs: Any = None
+    strategy: str | None = None
 
 
 @event_type("step.retrying")
@@ -134,6 +139,35 @@ class SubstepRecorded:
     step: str
     substep: str
     outcome: Outcome
+
+
+@event_type("step.cache_hit")
+@attrs.frozen
+class StepCacheHit:
+    """A step that opted into the result cache (``cache`` in its config) found its result there and
+    was not executed; ``saved`` is what executing it cost when the result was stored. The step's
+    ``step.completed`` follows, with the cached output and no usage."""
+
+    type: ClassVar[str]
+    token: str
+    step: str
+    key: str
+    saved: Usage = NO_USAGE
+
+
+@event_type("usage.charged")
+@attrs.frozen
+class UsageCharged:
+    """Usage a running step reported as it went (``StepContext.charge``: one model call, one paid API
+    call), counted in the run's usage at once; the step's outcome then carries only the rest."""
+
+    type: ClassVar[str]
+    token: str
+    step: str
+    usage: Usage
+    #: What was charged for (``model``, ``api``, …) and the strategy's details (model name, …).
+    what: str = "model"
+    detail: Mapping[str, Any] = EMPTY
 
 
 @event_type("wait.resolved")

@@ -27,4 +27,16 @@ class Usage:
         )
 
 
+    def remainder(self, charged: Usage) -> Usage:
+        """What is left of this usage once ``charged`` is taken off (never below zero)."""
+        return Usage(
+            max(self.input_tokens - charged.input_tokens, 0),
+            max(self.output_tokens - charged.output_tokens, 0),
+            max(self.cost - charged.cost, 0.0),
+            max(self.credits - charged.credits, 0.0),
+            max(self.wall_time - charged.wall_time, 0.0),
+            max(self.model_calls - charged.model_calls, 0),
+        )
+
+
 NO_USAGE = Usage()

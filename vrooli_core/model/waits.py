@@ -25,6 +25,9 @@ class WaitKind(StrEnum):
     SUBRUN = "subrun"
     #: Parks a token until the navigator itself cancels it (a subprocess waiting for its inside).
     INTERNAL = "internal"
+    #: Not a wait of a token: a message or signal the run threw that is not delivered yet (the
+    #: engine's outbox; ``key`` says which, ``payload`` is what is delivered).
+    OUTBOX = "outbox"
 
 
 @attrs.frozen
@@ -59,6 +62,8 @@ class WaitSpec:
     assignee: str | None = None
     #: For waits registered on an existing token through ``Decision.waits``.
     token: str | None = None
+    #: OUTBOX: the message's or signal's payload.
+    payload: Any = None
 
 
 @attrs.frozen

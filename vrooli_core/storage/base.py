@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 import attrs
 import cattrs
 
-from vrooli_core.errors import StorageError
+from vrooli_core.errors import LeaseHeldError, NotFoundError, StorageError
 from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
 
 
@@ -21,16 +21,43 @@ class StoredRoutine:
 
 
 @attrs.frozen
+class LeaseTerms:
+    """A lease taken by a commit: ``owner`` holds the run until ``until`` (epoch seconds, wall
+    clock), unless another owner's lease has not ended by ``now``."""
+
+    owner: str
+    now: float
+    until: float
+
+
+@attrs.frozen
 class Commit:
     """One atomic write for one run: events appended (sequence numbers must follow the last recorded
     one without gaps; a number already recorded raises ``DuplicateEventError``), the run record
-    created or replaced, and wait index entries added or removed."""
+    created or replaced, and wait index entries added or removed.
+
+    With a backend whose ``commit_leases`` is true, a commit may also take the run's lease
+    (``lease``: as ``acquire_lease`` would; when another owner holds it the commit is refused with
+    ``LeaseHeldError`` and writes nothing) and drop it (``release``: the owner whose lease ends with
+    the commit, as ``release_lease``). The engine sets them only on such backends."""
 
     run_id: str
     events: tuple[Event, ...] = ()
     run: Run | None = None
     put_waits: tuple[Wait, ...] = ()
     drop_waits: tuple[str, ...] = ()
+    lease: LeaseTerms | None = None
+    release: str | None = None
+
+
+@attrs.frozen
+class LoadedRun:
+    """A run as ``load_run`` reads it: the record, the latest snapshot (``(seq, state)`` or
+    ``None``) and the events after the snapshot (the whole log without one)."""
+
+    run: Run
+    snapshot: tuple[int, Mapping[str, Any]] | None
+    events: list[Event]
 
 
 class StorageBackend(abc.ABC):
@@ -54,6 +81,9 @@ class StorageBackend(abc.ABC):
     schemes: ClassVar[tuple[str, ...]] = ()
     #: Events between snapshots of a run's state (``None``: never; resume replays the whole log).
     snapshot_every: ClassVar[int | None] = 1000
+    #: Whether ``commit`` applies ``Commit.lease`` and ``Commit.release`` in the commit's own
+    #: transaction. Without it the engine takes and drops leases with calls of their own.
+    commit_leases: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -122,6 +152,27 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     async def read_events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
         """Events of a run with ``seq > after``, in order."""
+
+    async def load_run(self, run_id: str, *, lease: LeaseTerms | None = None) -> LoadedRun:
+        """Everything needed to bring the run back: its record, latest snapshot and the events after
+        it, read together. ``lease``: take the run's lease first (``LeaseHeldError`` when another
+        owner holds it). ``NotFoundError`` when the run does not exist.
+
+        This default makes the calls one by one; a backend that can do it in one transaction (or
+        one round trip) should, as the engine calls it whenever it loads a run."""
+        if lease is not None:
+            holder = await self.acquire_lease(run_id, lease.owner, now=lease.now, until=lease.until)
+            if holder is not None:
+                raise LeaseHeldError(run_id, holder)
+        try:
+            run = await self.get_run(run_id)
+        except NotFoundError:
+            if lease is not None:
+                await self.release_lease(run_id, lease.owner)
+            raise
+        snapshot = await self.load_snapshot(run_id)
+        events = await self.read_events(run_id, after=snapshot[0] if snapshot is not None else 0)
+        return LoadedRun(run, snapshot, events)
 
     @abc.abstractmethod
     async def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import cattrs
 
-from vrooli_core.errors import DuplicateEventError, NotFoundError, StorageError
+from vrooli_core.errors import DuplicateEventError, LeaseHeldError, NotFoundError, StorageError
 from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
 from vrooli_core.serialization import dumps, loads
 from vrooli_core.storage.base import Commit, StorageBackend, StoredRoutine
@@ -40,6 +40,7 @@ class MemoryStorage(StorageBackend):
     name: ClassVar[str] = "memory"
     schemes: ClassVar[tuple[str, ...]] = ("memory",)
     snapshot_every: ClassVar[int | None] = None
+    commit_leases: ClassVar[bool] = True
 
     def __init__(self, *, converter: cattrs.Converter, shared: str | None = None, verify: bool = False) -> None:
         self.converter = converter
@@ -92,6 +93,11 @@ class MemoryStorage(StorageBackend):
             for offset, ev in enumerate(commit.events):
                 if ev.seq != expected + offset or ev.run_id != commit.run_id:
                     raise StorageError(f"run {commit.run_id}: event {ev.seq} out of order (expected {expected + offset})")
+        if commit.lease is not None:
+            terms = commit.lease
+            held = self._d.leases.get(commit.run_id)
+            if held is not None and held[0] != terms.owner and held[1] > terms.now:
+                raise LeaseHeldError(commit.run_id, held[0])
         events = [self._rt(ev, Event) for ev in commit.events] if self.verify else commit.events
         run = self._rt(commit.run, Run) if commit.run is not None else None
         waits = [self._rt(w, Wait) for w in commit.put_waits]
@@ -105,6 +111,12 @@ class MemoryStorage(StorageBackend):
             index.pop(wait_id, None)
         for wait in waits:
             index[wait.id] = wait
+        if commit.lease is not None:
+            self._d.leases[commit.run_id] = (commit.lease.owner, commit.lease.until)
+        if commit.release is not None:
+            held = self._d.leases.get(commit.run_id)
+            if held is not None and held[0] == commit.release:
+                del self._d.leases[commit.run_id]
 
     async def get_run(self, run_id: str) -> Run:
         try:

@@ -27,7 +27,8 @@ import cattrs
 
 from vrooli_core.errors import StorageError
 from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
-from vrooli_core.storage.base import Commit, StorageBackend, StoredRoutine
+from vrooli_core.storage.base import Commit, LeaseTerms, LoadedRun, StorageBackend, StoredRoutine
+from vrooli_sqlalchemy.group import Group
 from vrooli_sqlalchemy.url import SCHEMES, StoreURL, parse_url
 
 if TYPE_CHECKING:
@@ -43,12 +44,14 @@ class SQLStorage(StorageBackend):
 
     name: ClassVar[str] = "sqlalchemy"
     schemes: ClassVar[tuple[str, ...]] = SCHEMES
+    commit_leases: ClassVar[bool] = True
 
     def __init__(self, url: StoreURL, *, converter: cattrs.Converter) -> None:
         self.url = url
         self.converter = converter
         self._store: SyncStore | None = None
         self._threads: anyio.CapacityLimiter | None = None
+        self._group = Group()
 
     @classmethod
     def from_url(cls, url: str, *, converter: cattrs.Converter) -> Self:
@@ -93,6 +96,29 @@ class SQLStorage(StorageBackend):
 
         await anyio.to_thread.run_sync(migrate.downgrade, self.url, revision)
 
+    async def _write(self, write: Any) -> Any:
+        """Do ``write`` (a commit, a lease taken or dropped) in the group's next transaction."""
+        if self._store is None:
+            raise StorageError(f"{self.url.display}: the store is not open")
+        outcome = await self._group.join(write, self._write_group)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def _write_group(self, writes: list[Any]) -> list[Any]:
+        from vrooli_sqlalchemy.together import write_together
+
+        store = self._store
+        if store is None:
+            error = StorageError(f"{self.url.display}: the store is not open")
+            return [error] * len(writes)
+        try:
+            # Through ``call``: database failures typed, and a group whose connection was lost
+            # before its COMMIT (nothing written) done once more.
+            return await anyio.to_thread.run_sync(store.call, write_together, store, writes, limiter=self._threads)
+        except StorageError as exc:
+            return [exc] * len(writes)
+
     async def _call(self, work: Callable[[SyncStore], T]) -> T:
         """``work(store)`` in a worker thread."""
         store = self._store
@@ -112,7 +138,7 @@ class SQLStorage(StorageBackend):
 
     # runs and events
     async def commit(self, commit: Commit) -> None:
-        await self._call(lambda s: s.commit(commit))
+        await self._write(commit)
 
     async def get_run(self, run_id: str) -> Run:
         return await self._call(lambda s: s.get_run(run_id))
@@ -130,6 +156,14 @@ class SQLStorage(StorageBackend):
 
     async def read_events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
         return await self._call(lambda s: s.read_events(run_id, after, limit))
+
+    async def load_run(self, run_id: str, *, lease: LeaseTerms | None = None) -> LoadedRun:
+        if lease is None:
+            return await self._call(lambda s: s.load_run(run_id, None))
+        from vrooli_sqlalchemy.together import Load
+
+        loaded: LoadedRun = await self._write(Load(run_id, lease))
+        return loaded
 
     async def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:
         await self._call(lambda s: s.save_snapshot(run_id, seq, state))
@@ -168,10 +202,15 @@ class SQLStorage(StorageBackend):
 
     # leases
     async def acquire_lease(self, run_id: str, owner: str, *, now: float, until: float) -> str | None:
-        return await self._call(lambda s: s.acquire_lease(run_id, owner, now, until))
+        from vrooli_sqlalchemy.together import Acquire
+
+        holder: str | None = await self._write(Acquire(run_id, owner, now, until))
+        return holder
 
     async def release_lease(self, run_id: str, owner: str) -> None:
-        await self._call(lambda s: s.release_lease(run_id, owner))
+        from vrooli_sqlalchemy.together import Release
+
+        await self._write(Release(run_id, owner))
 
     async def claim_runs(self, owner: str, *, now: float, until: float, due_before: float, limit: int) -> list[str]:
         return await self._call(lambda s: s.claim_runs(owner, now, until, due_before, limit))

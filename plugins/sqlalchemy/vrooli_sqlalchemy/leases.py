@@ -25,7 +25,7 @@ from vrooli_sqlalchemy.database import Database
 from vrooli_sqlalchemy.faults import CommitUnknown
 from vrooli_sqlalchemy.tables import leases, runs, waits
 
-__all__ = ["LeaseOps"]
+__all__ = ["LeaseOps", "drop_lease", "take_lease"]
 
 _HELD = sa.select(leases.c.owner, leases.c.until).where(leases.c.run_id == sa.bindparam("run_id")).with_for_update()
 _TAKE = sa.update(leases).where(leases.c.run_id == sa.bindparam("leased_run"))
@@ -40,12 +40,12 @@ class LeaseOps:
 
     def acquire_lease(self, run_id: str, owner: str, now: float, until: float) -> str | None:
         with self.db.write() as conn:
-            held = _take(conn, run_id, owner, now, until, extend=True)
+            held = take_lease(conn, run_id, owner, now, until, extend=True)
         return None if held == owner else held
 
     def release_lease(self, run_id: str, owner: str) -> None:
         with self.db.write() as conn:
-            conn.execute(_RELEASE, {"run_id": run_id, "owner": owner})
+            drop_lease(conn, run_id, owner)
 
     def claim_runs(self, owner: str, now: float, until: float, due_before: float, limit: int) -> list[str]:
         if limit <= 0:
@@ -68,14 +68,14 @@ class LeaseOps:
             with self.db.write() as conn:
                 candidates = list(conn.execute(query).scalars())
                 return [
-                    run_id for run_id in candidates if _take(conn, run_id, owner, now, until, extend=False) == owner
+                    run_id for run_id in candidates if take_lease(conn, run_id, owner, now, until, extend=False) == owner
                 ]
         except CommitUnknown:
             with self.db.read() as conn:
                 return list(conn.execute(_CLAIMED, {"owner": owner, "until": until}).scalars())
 
 
-def _take(conn: sa.Connection, run_id: str, owner: str, now: float, until: float, *, extend: bool) -> str:
+def take_lease(conn: sa.Connection, run_id: str, owner: str, now: float, until: float, *, extend: bool) -> str:
     """Give ``owner`` the lease on ``run_id`` if nobody holds it, it ended, or (``extend``) ``owner``
     holds it; return who holds it afterwards."""
     for _ in range(3):  # a lease released between the insert and the select: insert again
@@ -91,6 +91,10 @@ def _take(conn: sa.Connection, run_id: str, owner: str, now: float, until: float
             return owner
         return str(held.owner)
     raise StorageError(f"the lease on run {run_id} changed hands three times while it was being taken")
+
+
+def drop_lease(conn: sa.Connection, run_id: str, owner: str) -> None:
+    conn.execute(_RELEASE, {"run_id": run_id, "owner": owner})
 
 
 @functools.cache

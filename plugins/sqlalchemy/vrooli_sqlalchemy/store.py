@@ -13,26 +13,34 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import cattrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from vrooli_core.errors import DuplicateEventError, NotFoundError, StorageError
+from vrooli_core.errors import DuplicateEventError, LeaseHeldError, NotFoundError, StorageError
 from vrooli_core.model import Event, RoutineDef, Run, RunStatus, Wait, WaitKind
 from vrooli_core.serialization import dumps, loads
-from vrooli_core.storage.base import Commit, StoredRoutine
+from vrooli_core.storage.base import Commit, LeaseTerms, LoadedRun, StoredRoutine
 from vrooli_sqlalchemy import migrate, recovery
 from vrooli_sqlalchemy.database import Database
 from vrooli_sqlalchemy.faults import CommitUnknown, translated
-from vrooli_sqlalchemy.leases import LeaseOps
+from vrooli_sqlalchemy.leases import LeaseOps, drop_lease, take_lease
 from vrooli_sqlalchemy.tables import docs, events, metadata, routines, run_labels, runs, snapshots, waits
 from vrooli_sqlalchemy.url import StoreURL
 
-__all__ = ["SyncStore"]
+__all__ = ["CommitRows", "SyncStore", "check_sequence", "upsert"]
 
 T = TypeVar("T")
+
+
+class CommitRows(NamedTuple):
+    """A commit's rows: its events, its run record (or ``None``) and the waits it puts."""
+
+    events: list[dict[str, Any]]
+    run: dict[str, Any] | None
+    waits: list[dict[str, Any]]
 
 
 class SyncStore(LeaseOps):
@@ -111,11 +119,17 @@ class SyncStore(LeaseOps):
 
     # -- commits ------------------------------------------------------------------------------
 
+    def commit_rows(self, commit: Commit) -> CommitRows:
+        """What ``commit`` writes, serialised (``StorageError`` for a value that cannot be stored)."""
+        return CommitRows(
+            [self._event_row(ev) for ev in commit.events],
+            self._run_row(commit.run) if commit.run is not None else None,
+            [self._wait_row(w) for w in commit.put_waits],
+        )
+
     def commit(self, commit: Commit) -> None:
         run_id = commit.run_id
-        event_rows = [self._event_row(ev) for ev in commit.events]
-        run_row = self._run_row(commit.run) if commit.run is not None else None
-        wait_rows = [self._wait_row(w) for w in commit.put_waits]
+        event_rows, run_row, wait_rows = self.commit_rows(commit)
         try:
             with self.db.write() as conn:
                 # Locks the run's row on PostgreSQL: commits to one run take turns.
@@ -124,7 +138,14 @@ class SyncStore(LeaseOps):
                     raise NotFoundError(f"no run {run_id!r}")
                 if event_rows:
                     last = None if found is None else conn.execute(_LAST_SEQ, {"run_id": run_id}).scalar()
-                    _check_sequence(commit, (last or 0) + 1)
+                    check_sequence(commit, (last or 0) + 1)
+                if commit.lease is not None:
+                    terms = commit.lease
+                    holder = take_lease(conn, run_id, terms.owner, terms.now, terms.until, extend=True)
+                    if holder != terms.owner:
+                        raise LeaseHeldError(run_id, holder)
+                if commit.release is not None:
+                    drop_lease(conn, run_id, commit.release)
                 if run_row is not None:
                     _write_run(conn, run_row, None if found is None else found.labels)
                 if event_rows:
@@ -132,7 +153,7 @@ class SyncStore(LeaseOps):
                 if commit.drop_waits:
                     conn.execute(_DROP_WAITS, {"ids": list(commit.drop_waits)})
                 if wait_rows:
-                    conn.execute(_upsert(conn, waits), wait_rows)
+                    conn.execute(upsert(conn, waits), wait_rows)
         except sa.exc.IntegrityError as exc:
             # Only two inserts can collide: the run's row (another writer created the run first)
             # and an event (another writer appended this sequence number after our check).
@@ -232,6 +253,33 @@ class SyncStore(LeaseOps):
             rows = conn.execute(query, {"run_id": run_id, "after": after}).all()
             if not rows and conn.execute(_GET_RUN, {"run_id": run_id}).first() is None:
                 raise NotFoundError(f"no run {run_id!r}")
+        return self._events(run_id, rows)
+
+    def load_run(self, run_id: str, lease: LeaseTerms | None) -> LoadedRun:
+        """The run, its snapshot and the events after it, in one transaction (a write transaction
+        that first takes the lease, with ``lease``)."""
+        if lease is None:
+            with self.db.read() as conn:
+                return self.read_run(conn, run_id)
+        with self.db.write() as conn:
+            holder = take_lease(conn, run_id, lease.owner, lease.now, lease.until, extend=True)
+            if holder != lease.owner:
+                raise LeaseHeldError(run_id, holder)
+            return self.read_run(conn, run_id)  # NotFoundError rolls the lease back
+
+    def read_run(self, conn: sa.Connection, run_id: str) -> LoadedRun:
+        found = conn.execute(_GET_RUN_AND_SNAPSHOT, {"run_id": run_id}).first()
+        if found is None:
+            raise NotFoundError(f"no run {run_id!r}")
+        record, seq, state = found
+        rows = conn.execute(_READ_EVENTS, {"run_id": run_id, "after": seq or 0}).all()
+        return LoadedRun(
+            loads(self.conv, record, Run),
+            None if seq is None else (seq, json.loads(state)),
+            self._events(run_id, rows),
+        )
+
+    def _events(self, run_id: str, rows: Sequence[Any]) -> list[Event]:
         structure = self.conv.structure
         return [
             structure({"run_id": run_id, "seq": seq, "at": at, "type": kind, "data": json.loads(data)}, Event)
@@ -241,13 +289,11 @@ class SyncStore(LeaseOps):
     def save_snapshot(self, run_id: str, seq: int, state: Mapping[str, Any]) -> None:
         row = {"run_id": run_id, "seq": seq, "state": self._json(state, f"run {run_id}: snapshot {seq}")}
         with self.db.write() as conn:
-            conn.execute(_upsert(conn, snapshots), row)
+            conn.execute(upsert(conn, snapshots), row)
 
     def load_snapshot(self, run_id: str) -> tuple[int, Mapping[str, Any]] | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                sa.select(snapshots.c.seq, snapshots.c.state).where(snapshots.c.run_id == run_id)
-            ).first()
+            row = conn.execute(_GET_SNAPSHOT, {"run_id": run_id}).first()
         return None if row is None else (row.seq, json.loads(row.state))
 
     # -- waits --------------------------------------------------------------------------------
@@ -269,23 +315,18 @@ class SyncStore(LeaseOps):
         due_before: float | None,
         limit: int | None,
     ) -> list[Wait]:
-        query = sa.select(waits.c.wait)
-        if kinds is not None:
-            query = query.where(waits.c.kind.in_([WaitKind(k).value for k in kinds]))
-        if name is not None:
-            query = query.where(waits.c.name == name)
-        if correlation is not None:
-            query = query.where(waits.c.correlation == correlation)
-        if run_id is not None:
-            query = query.where(waits.c.run_id == run_id)
-        if due_before is None:
-            query = query.order_by(waits.c.position)
-        else:
-            query = query.where(waits.c.due <= due_before).order_by(waits.c.due, waits.c.position)
-        if limit is not None:
-            query = query.limit(max(limit, 0))
+        given = {
+            "kinds": None if kinds is None else [WaitKind(k).value for k in kinds],
+            "name": name,
+            "correlation": correlation,
+            "run_id": run_id,
+            "due": due_before,
+            "limit": None if limit is None else max(limit, 0),
+        }
+        params = {key: value for key, value in given.items() if value is not None}
+        query = _find_waits_query(frozenset(params))
         with self.db.read() as conn:
-            return [loads(self.conv, text, Wait) for text in conn.execute(query).scalars()]
+            return [loads(self.conv, text, Wait) for text in conn.execute(query, params).scalars()]
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -296,7 +337,7 @@ class SyncStore(LeaseOps):
             "data": self._json(dict(data), f"{collection} document {doc_id!r}"),
         }
         with self.db.write() as conn:
-            conn.execute(_upsert(conn, docs), row)
+            conn.execute(upsert(conn, docs), row)
 
     def get_doc(self, collection: str, doc_id: str) -> Mapping[str, Any]:
         with self.db.read() as conn:
@@ -333,7 +374,7 @@ class SyncStore(LeaseOps):
             raise StorageError(f"{what} cannot be stored as JSON: {exc}") from exc
 
 
-def _check_sequence(commit: Commit, expected: int) -> None:
+def check_sequence(commit: Commit, expected: int) -> None:
     first = commit.events[0].seq
     if first < expected:
         raise DuplicateEventError(f"run {commit.run_id}: event {first} is already recorded")
@@ -369,16 +410,43 @@ _DROP_WAITS = sa.delete(waits).where(waits.c.id.in_(sa.bindparam("ids", expandin
 _DROP_LABELS = sa.delete(run_labels).where(run_labels.c.run_id == sa.bindparam("run_id"))
 _INSERT_LABELS = sa.insert(run_labels)
 _GET_RUN = sa.select(runs.c.record).where(runs.c.id == sa.bindparam("run_id"))
+_GET_RUN_AND_SNAPSHOT = (
+    sa.select(runs.c.record, snapshots.c.seq, snapshots.c.state)
+    .select_from(runs.outerjoin(snapshots, snapshots.c.run_id == runs.c.id))
+    .where(runs.c.id == sa.bindparam("run_id"))
+)
+_GET_SNAPSHOT = sa.select(snapshots.c.seq, snapshots.c.state).where(snapshots.c.run_id == sa.bindparam("run_id"))
 _GET_WAIT = sa.select(waits.c.wait).where(waits.c.id == sa.bindparam("wait_id"))
 _READ_EVENTS = (
     sa.select(events.c.seq, events.c.at, events.c.type, events.c.data)
     .where(events.c.run_id == sa.bindparam("run_id"), events.c.seq > sa.bindparam("after"))
     .order_by(events.c.seq)
 )
+
+
+@functools.cache
+def _find_waits_query(given: frozenset[str]) -> sa.Select[Any]:
+    """``find_waits``'s statement for the filters ``given``, built once (building costs more than
+    running it)."""
+    query = sa.select(waits.c.wait)
+    if "kinds" in given:
+        query = query.where(waits.c.kind.in_(sa.bindparam("kinds", expanding=True)))
+    for key, column in (("name", waits.c.name), ("correlation", waits.c.correlation), ("run_id", waits.c.run_id)):
+        if key in given:
+            query = query.where(column == sa.bindparam(key))
+    if "due" in given:
+        query = query.where(waits.c.due <= sa.bindparam("due")).order_by(waits.c.due, waits.c.position)
+    else:
+        query = query.order_by(waits.c.position)
+    if "limit" in given:
+        query = query.limit(sa.bindparam("limit", type_=sa.Integer))
+    return query
+
+
 _UPSERT_KEYS = {waits.name: ["id"], snapshots.name: ["run_id"], docs.name: ["collection", "id"]}
 
 
-def _upsert(conn: sa.Connection, table: sa.Table) -> Any:
+def upsert(conn: sa.Connection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT (key) DO UPDATE: the row keeps its position, its values are replaced."""
     return _upsert_statement(conn.dialect.name, table.name)
 
