@@ -30,5 +30,5 @@ class DeterministicStrategy(Strategy):
             closed = spec.parameters.get("additionalProperties") is False
             # With every variable passed (no input mapping), give the tool only what it declares.
             args.update({k: v for k, v in ctx.inputs.items() if not closed or k in params})
-        args = await ctx.check(SafetyPoint.BEFORE_TOOL_CALL, args)
+        args = await ctx.check(SafetyPoint.BEFORE_TOOL_CALL, args, tool=name)
         return await spec.call(args, ctx)

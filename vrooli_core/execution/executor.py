@@ -4,6 +4,7 @@ into an :class:`Outcome`. Retries and suspension are the engine's (they are reco
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,7 +14,9 @@ import anyio
 from vrooli_core.errors import UnknownPluginError
 from vrooli_core.execution.safety import ApprovalRequired, SafetyDenied, SafetyPoint
 from vrooli_core.execution.strategy import StepContext, Strategy
-from vrooli_core.model import ErrorInfo, Outcome, OutcomeStatus, StepDef, StepKind, WaitKind, WaitSpec
+from vrooli_core.model import NO_USAGE, ErrorInfo, Outcome, OutcomeStatus, StepDef, StepKind, WaitKind, WaitSpec
+
+log = logging.getLogger("vrooli.execution")
 
 #: Seconds below which a step's wall time is not recorded (longer ones are, to the microsecond): an
 #: in-process step takes microseconds, and a number on each of its stored events would be noise.
@@ -31,15 +34,34 @@ def default_auto_policy(step: StepDef) -> str | None:
 
 
 class Executor:
-    def __init__(self, strategies: Mapping[str, Strategy], auto_policy: AutoPolicy = default_auto_policy) -> None:
+    """``stable``: the policy gives the same answer for the same step every time (no plugin decides
+    it per call), so each step's strategy is resolved once and remembered."""
+
+    def __init__(self, strategies: Mapping[str, Strategy], auto_policy: AutoPolicy = default_auto_policy, *, stable: bool = True) -> None:
         self.strategies = strategies
         self.auto_policy = auto_policy
+        self.stable = stable
+        self._resolved: dict[int, tuple[StepDef, Strategy]] = {}
         self._by_kind: dict[StepKind, Strategy] = {}
         for strategy in strategies.values():
             for kind in strategy.kinds:
                 self._by_kind.setdefault(kind, strategy)
 
     def strategy_for(self, step: StepDef) -> Strategy:
+        """The strategy that executes ``step``: the one it names, else the auto policy's, else the
+        one registered for its kind."""
+        if self.stable:
+            known = self._resolved.get(id(step))
+            if known is not None and known[0] is step:
+                return known[1]
+            strategy = self._resolve(step)
+            if len(self._resolved) > 100_000:
+                self._resolved.clear()
+            self._resolved[id(step)] = (step, strategy)
+            return strategy
+        return self._resolve(step)
+
+    def _resolve(self, step: StepDef) -> Strategy:
         name = step.strategy
         if name in (None, "auto"):
             name = self.auto_policy(step)
@@ -52,6 +74,19 @@ class Executor:
             return self._by_kind[step.kind]
         except KeyError:
             raise UnknownPluginError("strategy for step kind", str(step.kind), list(self.strategies)) from None
+
+    async def aclose(self) -> None:
+        """Let the strategies release what they hold (clients, connections, processes): each one's
+        ``aclose()``, if it has one, when the engine closes. A failure there is not the engine's; the
+        others are closed all the same."""
+        for strategy in self.strategies.values():
+            close = getattr(strategy, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await _maybe_await(close())
+            except Exception:  # plugin boundary: a strategy that fails to close
+                log.exception("strategy %r failed to close", strategy.name)
 
     async def execute(self, ctx: StepContext, runner: Callable[[StepContext], Any] | None = None) -> Outcome:
         """Execute ``ctx.step`` with its strategy (or ``runner``: a delegating navigator's ``execute``)."""
@@ -92,6 +127,9 @@ class Executor:
         except Exception as exc:  # plugin boundary: a strategy's or tool's failure is the step's outcome
             outcome = Outcome(status=OutcomeStatus.FAILED, error=ErrorInfo.from_exception(exc, element=step.id))
         usage = outcome.usage
+        if ctx.charged is not NO_USAGE:  # recorded already, as the step went
+            usage = usage.remainder(ctx.charged)
+            outcome = Outcome(outcome.status, outcome.output, outcome.error, usage, outcome.wait, outcome.trigger)
         wall_time = usage.wall_time + time.perf_counter() - started
         if wall_time < MIN_WALL_TIME:
             if not usage.wall_time:

@@ -64,6 +64,8 @@ class SafetyRequest:
     step: StepDef | None = None
     token: str | None = None
     labels: Mapping[str, str] = attrs.field(factory=dict)
+    #: At ``before_tool_call``: the tool about to be called (``None`` where the caller did not say).
+    tool: str | None = None
 
 
 class SafetyCheck(abc.ABC):
@@ -108,6 +110,7 @@ async def apply_checks(
     *,
     approved: bool = False,
     record: Callable[[SafetyCheck, SafetyResult], Awaitable[None]] | None = None,
+    tool: str | None = None,
 ) -> Any:
     """Consult ``checks`` at ``point`` on ``value``, in order: ``record`` every result other than
     allow, raise :class:`SafetyDenied` / :class:`ApprovalRequired`, and return the value with every
@@ -115,7 +118,7 @@ async def apply_checks(
     for check in checks:
         if point not in check.points:
             continue
-        result = await check.check(SafetyRequest(point, ctx.run_id, value, ctx.step, ctx.token.id, ctx.labels))
+        result = await check.check(SafetyRequest(point, ctx.run_id, value, ctx.step, ctx.token.id, ctx.labels, tool))
         if isinstance(result, Allow) or (approved and isinstance(result, RequireApproval)):
             continue
         if record is not None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import attrs
 
 from vrooli_core.execution.safety import SafetyPoint
-from vrooli_core.model import Graph, Outcome, StepDef, StepKind, Token
+from vrooli_core.model import NO_USAGE, Graph, Outcome, StepDef, StepKind, Token, Usage
 
 if TYPE_CHECKING:
     from vrooli_core.clock import Clock
@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 class StepServices(Protocol):
     """What the engine lends a running step (implemented by the engine)."""
 
-    async def safety(self, ctx: StepContext, point: SafetyPoint, value: Any) -> Any: ...
+    async def safety(self, ctx: StepContext, point: SafetyPoint, value: Any, tool: str | None = None) -> Any: ...
     def publish(self, ctx: StepContext, payload: Any) -> None: ...
     async def substep(self, ctx: StepContext, name: str, inputs: Any) -> None: ...
     async def substep_done(self, ctx: StepContext, name: str, outcome: Outcome) -> None: ...
+    async def charge(self, ctx: StepContext, usage: Usage, what: str, detail: Mapping[str, Any]) -> None: ...
+    async def note(self, ctx: StepContext, payload: Any) -> None: ...
 
 
 @attrs.define(slots=True, eq=False)
@@ -44,11 +46,33 @@ class StepContext:
     graph: Graph
     labels: Mapping[str, str]
     services: StepServices
+    #: What the step charged so far (``charge``).
+    charged: Usage = NO_USAGE
 
-    async def check(self, point: SafetyPoint, value: Any) -> Any:
+    async def check(self, point: SafetyPoint, value: Any, *, tool: str | None = None) -> Any:
         """Run the safety checks of ``point`` on ``value``: returns it (possibly redacted), or raises
-        ``SafetyDenied`` / ``ApprovalRequired``."""
-        return await self.services.safety(self, point, value)
+        ``SafetyDenied`` / ``ApprovalRequired``. ``tool``: at ``before_tool_call``, the tool about to
+        be called (checks that grant tools need it)."""
+        return await self.services.safety(self, point, value, tool)
+
+    async def charge(self, usage: Usage, *, what: str = "model", detail: Mapping[str, Any] | None = None) -> None:
+        """Report usage as it happens (after each model call): it is counted in the run's usage at
+        once, so the run's cost and credit limits stop the run in the middle of a step, and a step
+        that fails or stops later has still paid; the ``usage.charged`` event is stored with the
+        run's next commit (the step's completion at the latest). When a limit is reached this
+        raises (the step stops; the run fails or pauses, as its limits say).
+
+        The step's outcome still reports its whole usage; the engine records only what was not
+        charged."""
+        self.charged = self.charged + usage
+        await self.services.charge(self, usage, what, detail or {})
+
+    async def note(self, payload: Any) -> None:
+        """Record a fact about how this step executed (an attrs payload registered with
+        ``vrooli_core.model.events.event_type``: the isolation a sandbox had, the model that
+        answered): stored in the run's history with its next commit, published to subscribers then.
+        It changes nothing in the run's state."""
+        await self.services.note(self, payload)
 
     def publish(self, payload: Any) -> None:
         """Publish a transient event (a streamed model token) to subscribers; it is not stored."""
@@ -90,4 +114,7 @@ class Strategy(abc.ABC):
 
     @abc.abstractmethod
     async def execute(self, ctx: StepContext) -> Outcome | Any:
-        """Execute ``ctx.step`` with ``ctx.inputs``."""
+        """Execute ``ctx.step`` with ``ctx.inputs``.
+
+        A strategy that holds resources across steps (an HTTP client, a model router, a server
+        process) may define ``async def aclose(self)``: the engine calls it once when it closes."""

@@ -198,14 +198,18 @@ class FakeStepServices:
         self.published: list[Any] = []
         #: (name, inputs, outcome) of foreign sub-steps; the outcome is None while one runs.
         self.substeps: list[tuple[str, Any, Outcome | None]] = []
+        #: (usage, what, detail) of every ``ctx.charge``.
+        self.charges: list[tuple[Usage, str, Mapping[str, Any]]] = []
+        #: The payloads of ``ctx.note``.
+        self.notes: list[Any] = []
 
-    async def safety(self, ctx: StepContext, point: SafetyPoint, value: Any) -> Any:
+    async def safety(self, ctx: StepContext, point: SafetyPoint, value: Any, tool: str | None = None) -> Any:
         self.safety_calls.append((point, value))
 
         async def record(check: SafetyCheck, result: Any) -> None:
             self.safety_results.append((check.name, point, result.action, result.reason))
 
-        return await apply_checks(self.checks, ctx, point, value, record=record)
+        return await apply_checks(self.checks, ctx, point, value, record=record, tool=tool)
 
     def publish(self, ctx: StepContext, payload: Any) -> None:
         self.published.append(payload)
@@ -216,6 +220,12 @@ class FakeStepServices:
 
     async def substep_done(self, ctx: StepContext, name: str, outcome: Outcome) -> None:
         self.substeps.append((name, None, outcome))
+
+    async def charge(self, ctx: StepContext, usage: Usage, what: str, detail: Mapping[str, Any]) -> None:
+        self.charges.append((usage, what, dict(detail)))
+
+    async def note(self, ctx: StepContext, payload: Any) -> None:
+        self.notes.append(payload)
 
 
 def step_context(

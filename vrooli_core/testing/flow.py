@@ -18,6 +18,11 @@ A flow names its ``start`` step(s) and its ``steps``. Each step may have:
 ``on_error``    a step id that failures of this step go to (with ``error`` set); otherwise the run fails
 ``end``         ``"terminate"`` ends the run at once; ``error = "code"`` fails it with that code
 ``routine``, ``version``   the routine a ``subroutine`` step runs
+``code``, ``limits``, ``network``   a ``code`` step's Python source (defining ``main(inputs)``), its
+                limits (``{cpu_seconds = 5, memory_mb = 256, wall_seconds = 10}``) and network mode
+``model``, ``prompt``, ``system``, ``persona``, ``tools``, ``stream``, ``script``   a ``model`` step's
+                settings, for the model strategies (vrooli-litellm)
+``cache``       ``true`` or ``{ttl = seconds}``: the step's result is cached (``vrooli_core.engine.cache``)
 ``retry``       ``{max_attempts = 3, backoff = 0.0}``; ``timeout`` seconds; ``title``, ``options``,
                 ``assignee``, ``form`` for human steps
 """
@@ -60,8 +65,14 @@ if TYPE_CHECKING:
 _STEP_KEYS = {
     "kind", "name", "tool", "args", "in", "out", "next", "join", "choose", "ask", "wait", "boundary",
     "on_error", "end", "error", "routine", "version", "retry", "timeout", "title", "options", "assignee",
-    "form", "description", "strategy", "config", "output_schema",
+    "form", "description", "strategy", "config", "output_schema", "code", "limits", "network",
+    "model", "prompt", "system", "persona", "tools", "stream", "script", "cache",
 }
+#: Step keys copied into ``StepDef.config`` as they are.
+_CONFIG_KEYS = (
+    "tool", "args", "routine", "version", "options", "assignee", "form", "description", "output_schema",
+    "code", "limits", "network", "model", "prompt", "system", "persona", "tools", "stream", "script", "cache",
+)
 _TOP_KEYS = {"id", "name", "version", "description", "start", "steps", "inputs", "outputs"}
 
 
@@ -289,8 +300,10 @@ def _step(sid: str, raw: Mapping[str, Any], line: int | None) -> StepDef:
         raise RoutineError("a tool step needs a tool")
     if kind is StepKind.SUBROUTINE and not raw.get("routine"):
         raise RoutineError("a subroutine step needs a routine")
+    if "code" in raw and not isinstance(raw["code"], str):
+        raise RoutineError("code must be a string of Python source")
     config = dict(raw.get("config") or {})
-    for key in ("tool", "args", "routine", "version", "options", "assignee", "form", "description", "output_schema"):
+    for key in _CONFIG_KEYS:
         if key in raw:
             config[key] = raw[key]
     retry = raw.get("retry") or {}

@@ -191,7 +191,10 @@ class StrategyConformance(ConformanceSuite, suite=True):
     def test_reports_usage(self) -> None:
         if not self.reports_usage:
             pytest.skip(f"{type(self).__name__}.reports_usage is False: the strategy makes no model calls")
-        usage = self.run_async(self._execute, self.step, self.inputs).usage
+        services = FakeStepServices()
+        usage = self.run_async(self._execute, self.step, self.inputs, services).usage
+        for charged, _what, _detail in services.charges:  # reported as it went (ctx.charge)
+            usage = usage + charged
         assert usage.model_calls >= 1, f"usage reports no model call: {usage}"
         assert usage.input_tokens + usage.output_tokens > 0, f"usage reports no tokens: {usage}"
 
