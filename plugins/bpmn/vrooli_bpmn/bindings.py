@@ -11,14 +11,29 @@ The result is a plain dict with these keys (each optional):
 ``outputs``   {variable: source in the step's output}
 ``form``      a JSON schema of a user task's answer (``camunda:formField`` / ``vrooli:field``)
 ``assignee``, ``candidate_groups``, ``retries``, ``headers``, ``called``, ``called_version``
+any other key   from ``<vrooli:config>``: a JSON object whose keys go into the step's config as they are
+              (``output_schema``, ``system``, ``script``, ``method``, ``url``, ``body``, ``expect``, …)
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from vrooli_bpmn.xml import BPMN, CAMUNDA, VROOLI, ZEEBE, bpmn_children, local, namespace, text_of
+
+#: Binding keys the navigator reads for itself rather than passing on in the step's config, so
+#: ``vrooli:config`` cannot set them (each has its own binding, named in the message).
+_RESERVED = {
+    "inputs": "vrooli:input",
+    "outputs": "vrooli:output",
+    "kind": "the vrooli:kind attribute",
+    "retries": "zeebe:taskDefinition retries (step attempts)",
+    "set": "camunda:outputParameter",
+    "called": "calledElement",
+    "called_version": "the vrooli:version attribute",
+}
 
 _FORM_TYPES = {"string": "string", "long": "integer", "integer": "integer", "boolean": "boolean", "date": "string", "enum": "string", "number": "number"}
 
@@ -37,6 +52,7 @@ def read_binding(el: Any, compile_text: Callable[..., Any], pid: str, problem: C
     inputs: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
     form: dict[str, Any] = {}
+    configs: list[Any] = []
     ext = next(iter(bpmn_children(el, "extensionElements")), None)
     for item in ext.iter() if ext is not None else ():
         if not isinstance(item.tag, str) or item is ext:
@@ -53,6 +69,8 @@ def read_binding(el: Any, compile_text: Callable[..., Any], pid: str, problem: C
                 outputs[item.get("name")] = item.get("source") or ""
             elif name == "field":
                 _field(form, item.get("name"), item.get("type"), item.get("label"), item.get("required") == "true")
+            elif name == "config":
+                configs.append(item)
     _data_associations(el, inputs, outputs)
     _performers(el, binding)
     if inputs:
@@ -61,7 +79,36 @@ def read_binding(el: Any, compile_text: Callable[..., Any], pid: str, problem: C
         binding["outputs"] = outputs
     if form:
         binding["form"] = form
+    for item in configs:  # last, so a clash with any other binding of the task is seen
+        _config(item, binding, pid, eid, problem)
     return binding
+
+
+def _config(item: Any, binding: dict[str, Any], pid: str, eid: str, problem: Callable[..., None]) -> None:
+    """Merge a ``<vrooli:config>`` JSON object into the binding (then the step's config)."""
+    raw = "".join(item.itertext())
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        # The line in the file, not in the element's text, so an editor can jump to it.
+        line = (item.sourceline or 1) + raw.count("\n", 0, exc.pos)
+        problem(pid, f"vrooli:config is not valid JSON: {exc.msg} (line {line}, column {exc.colno})", item, element=eid)
+        return
+    if not isinstance(value, dict):
+        problem(pid, f"vrooli:config must be a JSON object, not {_json_type(value)}", item, element=eid)
+        return
+    for key, entry in value.items():
+        if key in _RESERVED:
+            problem(pid, f"vrooli:config cannot set {key!r}: use {_RESERVED[key]}", item, element=eid)
+        elif key in binding and binding[key] != entry:
+            problem(pid, f"vrooli:config sets {key!r}, which another binding of the task already sets to {binding[key]!r}", item, element=eid)
+        else:
+            binding[key] = entry
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _zeebe(item: Any, name: str, binding: dict[str, Any], inputs: dict[str, Any], outputs: dict[str, Any], compile_text: Callable[..., Any], pid: str, eid: str) -> None:

@@ -351,7 +351,7 @@ def _step(defs: Definitions, node: Node, warnings: list[RoutineWarning]) -> Step
     if not kind.is_activity:
         return StepDef(node.id, StepKind.NOOP, node.name, line=node.line)  # catch events, joins, event-based gateways
     b = node.binding
-    config: dict[str, Any] = {k: v for k, v in b.items() if k not in ("inputs", "outputs", "retries", "kind", "set")}
+    config: dict[str, Any] = {k: v for k, v in b.items() if k not in ("inputs", "outputs", "retries", "kind", "set", "strategy")}
     strategy = b.get("strategy")
     if kind.is_container or (kind is Kind.CALL and node.called in defs.processes):
         step_kind = StepKind.NOOP
