@@ -1,4 +1,4 @@
-"""nox sessions, the same as tox's environments: ``core``, ``examples``, ``template`` and one
+"""nox sessions, the same as tox's environments: ``core``, ``triage``, ``examples``, ``template`` and one
 ``plugin-<name>`` per ``plugins/<name>/pyproject.toml`` (discovered, never listed by hand).
 
     python -m pip install nox && python -m nox          # every session
@@ -89,6 +89,20 @@ def examples(session: nox.Session) -> None:
     check = str(ROOT / "contrib/examples/check_example_plugin.py")
     session.run("python", check, "--plugin", "example-flow", "--routine", hello, "--input", "name=Ada", "--persisted")
     session.run("vrooli", "run", hello, "--input", "name=Ada")
+
+
+@nox.session
+def triage(session: nox.Session) -> None:
+    """The README's main job: the triage example routine in the default store (it stops at the
+    approval task), then the example's end-to-end tests."""
+    plugins = [str(ROOT / "plugins" / name) for name in ("sqlalchemy", "bpmn", "litellm", "http")]
+    example = ROOT / "contrib/examples/vrooli-example-triage"
+    _pip(session, str(ROOT), *plugins, f"{example}[test]")
+    session.env["VROOLI_HOME"] = str(Path(session.create_tmp()) / "home")
+    session.run("python", "-m", "pip", "check")
+    triage_bpmn = str(ROOT / "contrib/examples/routines/triage.bpmn")
+    session.run("vrooli", "run", triage_bpmn, "--input", "ticket=I was charged twice for my March invoice.", "--input", "customer_id=c-1")
+    session.run("pytest", str(example), *session.posargs)
 
 
 @nox.session

@@ -250,6 +250,7 @@ def plan(quick: bool) -> list[Case | Derived]:
     )
     cases += bpmn_plan(quick)
     cases += storage_plan(quick)
+    cases += execution_plan(quick)
     return cases
 
 
@@ -467,6 +468,70 @@ def storage_plan(quick: bool) -> list[Case | Derived]:
     return cases
 
 
+def execution_plan(quick: bool) -> list[Case | Derived]:
+    """The execution-tier group (``bench.execution_cases``): model steps through a kernel fake and
+    through vrooli-litellm (offline, zero-latency or 50 ms mocks), and sandboxed code steps."""
+    module = "bench.execution_cases"
+    if quick:
+        fake_n, fake_reps, llm_n, llm_reps, conc, code_n = 1_000, 3, 200, 1, 200, 20
+    else:
+        fake_n, fake_reps, llm_n, llm_reps, conc, code_n = 10_000, 5, 1_000, 3, 1_000, 100
+    return [
+        Case(
+            f"exec-overhead-fake-{fake_n}",
+            "overhead-fake",
+            {"n": fake_n, "reps": fake_reps},
+            "≤ 200 µs per model step with a zero-latency fake model (the call included)",
+            lambda m: None if m.get("us_per_model_step") is None else bool(m.get("completed")) and m["us_per_model_step"] <= 200,
+            module=module,
+            timeout=300,
+            note="engine + executor per model step (a kernel fake strategy that answers at once); tool and noop chains for comparison",
+        ),
+        Case(
+            f"exec-overhead-litellm-{llm_n}",
+            "overhead-litellm",
+            {"n": llm_n, "reps": llm_reps},
+            "≤ 200 µs per model step beyond the model call",
+            lambda m: None if m.get("overhead_us") is None else bool(m.get("completed")) and m["overhead_us"] <= 200,
+            module=module,
+            timeout=300,
+            note="model call = time inside litellm's Router.acompletion (offline/echo: litellm mock_response)",
+        ),
+        Case(
+            f"exec-concurrent-model-{conc}",
+            "concurrent-model",
+            {"runs": conc, "model": "fake", "latency_s": 0.05},
+            "< 1 s wall",
+            _lt("wall_s", 1.0, "completed"),
+            module=module,
+            timeout=300,
+            note="runs of one model step, started at once; the kernel fake awaits anyio.sleep(0.05)",
+        ),
+        Case(
+            f"exec-concurrent-model-{conc}-litellm",
+            "concurrent-model",
+            {"runs": conc, "model": "litellm", "latency_s": 0.05},
+            "< 1 s wall",
+            _lt("wall_s", 1.0, "completed"),
+            module=module,
+            timeout=300,
+            note="the same through vrooli-litellm: offline/echo with litellm's mock_delay=0.05",
+        ),
+        Case(
+            f"exec-sandbox-startup-{code_n}",
+            "sandbox",
+            {"n": code_n, "rounds": 1 if quick else 2},
+            module=module,
+            timeout=300,
+            note="code steps with a trivial main(inputs): start-to-result per step, network cut (best_effort) and allowed",
+        ),
+    ]
+
+
+#: Group names that are not a prefix of their cases' names.
+_GROUPS = {"execution": "exec"}
+
+
 # -- running -----------------------------------------------------------------------------------
 
 
@@ -537,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in everything:
             print(c.name)
         return 0
-    wanted = args.cases
+    wanted = [_GROUPS.get(w, w) for w in args.cases]
     unknown = [w for w in wanted if not any(c.name == w or c.name.startswith(w + "-") for c in everything)]
     if unknown:
         parser.error(f"unknown case(s): {', '.join(unknown)} (see --list)")
@@ -648,6 +713,8 @@ def headline(record: dict[str, Any]) -> str:
     if record.get("unavailable"):
         return "unavailable" + (f": {str(m['reason'])[:70]}" if m.get("reason") else "")
     name = record["name"]
+    if name.startswith("exec-") and m.get("headline"):
+        return str(m["headline"])
     if name.startswith("durable-"):
         return _durable_headline(name, m)
     if name.startswith("bpmn-"):

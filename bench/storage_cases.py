@@ -88,7 +88,7 @@ def case_concurrent(p: dict[str, Any]) -> dict[str, Any]:
         return off
     w.LATENCY_S = float(p.get("latency_s", w.LATENCY_S))
     engines = stores.DurableEngines(backend)
-    result = anyio.run(concurrent_runs, runs, "sequential", None, engines.open_engine)
+    result = anyio.run(concurrent_runs, runs, p.get("waiters", "together"), None, engines.open_engine)
     # One warm-up run besides the measured ones.
     return {"backend": backend, "commits_per_run": round(engines.commits / (runs + 1), 2)} | result
 
