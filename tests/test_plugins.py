@@ -31,14 +31,14 @@ def test_builtins_are_registered_first():
     host = PluginHost.create(load_entrypoints=False)
     assert list(host.storage_backends()) == ["memory"]
     assert list(host.strategies()) == ["deterministic", "code"]
-    assert list(host.navigators()) == []
+    assert list(host.navigators()) == ["task"]
     [info] = host.plugins()
     assert info.name == "builtins" and info.provides["storage_backends"] == ("memory",)
 
 
 def test_unknown_name_lists_what_exists():
     host = PluginHost.create(load_entrypoints=False)
-    with pytest.raises(UnknownPluginError, match=r"unknown navigator 'bpmn' \(available: none\)"):
+    with pytest.raises(UnknownPluginError, match=r"unknown navigator 'bpmn' \(available: task\)"):
         host.navigators()["bpmn"]
     with pytest.raises(UnknownPluginError, match=r"available: memory"):
         host.storage_backends()["sqlite"]
@@ -151,7 +151,7 @@ def broken_module():
 def test_entry_points_load_one_by_one_and_a_broken_one_is_recorded(entry_points):
     entry_points += [FakeEntryPoint("good", good_module), FakeEntryPoint("broken", broken_module)]
     host = PluginHost.create()
-    assert list(host.navigators()) == ["flow"]
+    assert sorted(host.navigators()) == ["flow", "task"]
     [failure] = host.failures()
     assert failure.name == "broken" and "heavy_dependency" in failure.error
     assert "Traceback" in failure.traceback
@@ -192,16 +192,16 @@ def test_blocked_and_environment_switches(entry_points, monkeypatch):
 
     monkeypatch.setenv("VROOLI_DISABLE_PLUGINS", "good, broken")
     host = PluginHost.create()
-    assert list(host.navigators()) == [] and host.failures() == []
+    assert list(host.navigators()) == ["task"] and host.failures() == []
 
     monkeypatch.delenv("VROOLI_DISABLE_PLUGINS")
     monkeypatch.setenv("VROOLI_LOAD_PLUGINS", "good")
     host = PluginHost.create()
-    assert list(host.navigators()) == ["flow"] and host.failures() == []
+    assert sorted(host.navigators()) == ["flow", "task"] and host.failures() == []
 
     monkeypatch.setenv("VROOLI_LOAD_PLUGINS", "")
     host = PluginHost.create()
-    assert list(host.navigators()) == []
+    assert list(host.navigators()) == ["task"]
 
 
 def test_no_plugin_is_imported_by_creating_nothing():
@@ -283,7 +283,7 @@ def test_a_register_hook_that_raises_is_recorded_not_fatal():
 
     host = PluginHost.create(load_entrypoints=False)
     host.register(Broken(), "broken")
-    assert list(host.navigators()) == []
+    assert list(host.navigators()) == ["task"]
     [failure] = host.failures()
     assert failure.name == "broken" and failure.error == "RuntimeError: half-installed"
 

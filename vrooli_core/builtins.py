@@ -31,5 +31,12 @@ def vrooli_register_safety_checks() -> Iterable[type]:
 
 
 @hookimpl
+def vrooli_register_navigators() -> Iterable[type]:
+    from vrooli_core.coordination.task_routine import TaskRoutineNavigator
+
+    return [TaskRoutineNavigator]
+
+
+@hookimpl
 def vrooli_register_tools() -> Iterable[Any]:
     return []

@@ -106,7 +106,7 @@ def test_graph_of_an_unclaimed_file_is_a_clear_error(invoke: Invoke, tmp_path: P
     assert "Traceback" not in result.output
     unknown = invoke("graph", str(path), "--format", "nope")
     assert unknown.exit_code == 2
-    assert "error: unknown navigator 'nope' (available: flow)" in unknown.stderr
+    assert "error: unknown navigator 'nope' (available: flow, task)" in unknown.stderr
 
 
 def test_graph_of_an_invalid_flow_is_its_load_error(invoke: Invoke, write_flow: WriteFlow) -> None:

@@ -146,7 +146,7 @@ def test_unknown_format_name_exits_2(invoke: Invoke, write_flow: WriteFlow) -> N
     path = write_flow("hello.flow.toml", HELLO)
     result = invoke("run", str(path), "--format", "nope")
     assert result.exit_code == 2
-    assert "error: unknown navigator 'nope' (available: flow)" in result.stderr
+    assert "error: unknown navigator 'nope' (available: flow, task)" in result.stderr
 
 
 def test_invalid_flow_exits_2_naming_the_element(invoke: Invoke, write_flow: WriteFlow) -> None:

@@ -70,15 +70,17 @@ async def assign_tasks(
     attempts: int = 2,
     excluded: Mapping[str, Iterable[str]] | None = None,
     given: Mapping[str, str] | None = None,
+    done: Iterable[str] = (),
 ) -> list[Assignment]:
     """An assignment for every task of ``plan``, in dependency order. ``excluded``: per task id, the
     candidates that must not get it; ``given``: per task id, a candidate chosen beforehand (it must
-    qualify). ``AssignmentError`` names the first task nobody qualified can do."""
+    qualify); ``done``: tasks finished before this plan (see ``check_plan``). ``AssignmentError``
+    names the first task nobody qualified can do."""
     by_name = {c.name: c for c in candidates}
     load = dict.fromkeys(by_name, 0)
     barred = {task: set(names) for task, names in (excluded or {}).items()}
     result: list[Assignment] = []
-    for layer in layers(plan):
+    for layer in layers(plan, done):
         for task_id in layer:
             task = plan.task(task_id)
             qualified = [

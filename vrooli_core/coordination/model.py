@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from vrooli_core.coordination.errors import BlackboardValueError, CoordinationError, SwarmStatusError
+from vrooli_core.coordination.plan import Plan
 from vrooli_core.jsonable import unstorable
 
 __all__ = [
@@ -23,8 +24,11 @@ __all__ = [
     "Entry",
     "Member",
     "Swarm",
+    "SwarmEvent",
     "SwarmLimits",
     "SwarmStatus",
+    "SwarmTask",
+    "TaskStatus",
     "Team",
     "WriterKind",
 ]
@@ -135,11 +139,66 @@ _NEXT: dict[SwarmStatus, tuple[SwarmStatus, ...]] = {
 
 @attrs.frozen
 class SwarmLimits:
-    """Bounds a swarm stays within; ``None`` means no limit."""
+    """Bounds a swarm stays within; ``None`` means no limit. ``credits``: everything its runs spend
+    (planner included); ``seconds``: wall time from its start; ``rounds``: task runs started (a retry
+    is another round); ``replans``: how often a failed task may lead to a new plan."""
 
     credits: float | None = attrs.field(default=None, validator=_non_negative)
     seconds: float | None = attrs.field(default=None, validator=_non_negative)
     rounds: int | None = attrs.field(default=None, validator=_non_negative)
+    replans: int = attrs.field(default=1, validator=_non_negative)
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    #: its run is under way
+    RUNNING = "running"
+    #: its run waits for a person (a person's task, or an approval)
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    #: a person chose to go on without it
+    SKIPPED = "skipped"
+    #: dropped: the swarm stopped, or a re-plan replaced it
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED)
+
+
+@attrs.frozen
+class SwarmTask:
+    """A task of the swarm's plan as it is carried out: who does it (``kind``: agent or person,
+    ``how`` they were chosen), the credits it was given, its current run and what it spent.
+    ``generation`` counts plans: 0 for the first, one more for every re-plan."""
+
+    id: str
+    title: str
+    assignee: str
+    kind: str = "agent"
+    how: str = ""
+    depends_on: tuple[str, ...] = ()
+    status: TaskStatus = TaskStatus.PENDING
+    credits: float | None = None
+    run_id: str | None = None
+    attempt: int = 0
+    spent: float = 0.0
+    cost: float = 0.0
+    error: str | None = None
+    code: str | None = None
+    generation: int = 0
+
+
+@attrs.frozen
+class SwarmEvent:
+    """One entry of a swarm's own log (``swarm.started``, ``task.completed``, …), kept with the swarm
+    and published on the engine's event bus under the swarm's id."""
+
+    seq: int
+    type: str
+    at: float
+    data: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 class WriterKind(StrEnum):
@@ -238,9 +297,22 @@ class Swarm:
     status: SwarmStatus = SwarmStatus.FORMING
     limits: SwarmLimits = SwarmLimits()
     blackboard: Blackboard = Blackboard()
-    #: reserved for the plan (a later increment decides its type); ``None`` for now
-    plan: Mapping[str, Any] | None = None
+    #: the plan being carried out (the latest, after a re-plan)
+    plan: Plan | None = None
     report: str | None = None
+    tasks: tuple[SwarmTask, ...] = ()
+    events: tuple[SwarmEvent, ...] = ()
+    started_at: float | None = None
+    #: credits and cost (USD) of every run the swarm made, planner runs included
+    spent: float = 0.0
+    cost: float = 0.0
+    rounds: int = 0
+    replans: int = 0
+    #: why the swarm ended (or a stop a person asked for, while it winds down)
+    reason: str | None = None
+    stop: str | None = None
+    #: the run of an open escalation (a person deciding about a failed task)
+    escalation: str | None = None
 
     @agents.validator
     def _check_agents(self, _: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -258,3 +330,15 @@ class Swarm:
     def write(self, key: str, value: Any, *, by: str, at: float, **provenance: Any) -> Swarm:
         """This swarm with a blackboard write (see :meth:`Blackboard.write`)."""
         return attrs.evolve(self, blackboard=self.blackboard.write(key, value, by=by, at=at, **provenance))
+
+    def task(self, task_id: str) -> SwarmTask:
+        """The current task ``task_id`` (of the latest plan, else the finished one of an earlier plan)."""
+        found = [t for t in self.tasks if t.id == task_id]
+        if not found:
+            raise KeyError(task_id)
+        current = [t for t in found if t.generation == self.replans]
+        return (current or found)[-1]
+
+    def current_tasks(self) -> tuple[SwarmTask, ...]:
+        """The tasks of the latest plan."""
+        return tuple(t for t in self.tasks if t.generation == self.replans)

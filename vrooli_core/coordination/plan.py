@@ -127,21 +127,26 @@ def check_plan(
     capabilities: Iterable[str] | None = None,
     routines: Iterable[str] | None = None,
     budget: float | None = None,
+    done: Iterable[str] = (),
 ) -> list[PlanProblem]:
     """Every reason ``plan`` cannot run, in a stable order (empty: it can). ``capabilities``: what
     the swarm's members can do (``None``: not checked); ``routines``: the routines that exist;
-    ``budget``: credits the plan's estimates must fit in."""
+    ``budget``: credits the plan's estimates must fit in; ``done``: ids of tasks finished before
+    this plan (a re-plan): its tasks may depend on them, and must not reuse their ids."""
     problems: list[PlanProblem] = []
     if not plan.tasks:
         return [PlanProblem("empty", "the plan has no tasks")]
+    finished = set(done)
     seen: set[str] = set()
     for task in plan.tasks:
         if task.id in seen:
             problems.append(PlanProblem("duplicate_task", f"task id {task.id!r} is used twice", task.id))
+        elif task.id in finished:
+            problems.append(PlanProblem("duplicate_task", f"task id {task.id!r} is the id of a task already done", task.id))
         seen.add(task.id)
     for task in plan.tasks:
         for dep in task.depends_on:
-            if dep not in seen:
+            if dep not in seen and dep not in finished:
                 problems.append(PlanProblem("unknown_dependency", f"task {task.id!r} depends on {dep!r}, which is not a task of the plan", task.id))
     cycle = _cycle(plan)
     if cycle:
@@ -163,18 +168,20 @@ def check_plan(
     return problems
 
 
-def layers(plan: Plan) -> list[list[str]]:
-    """Task ids in dependency order, grouped: every task of a layer depends only on earlier layers,
-    so a layer's tasks may run at once. ``PlanError`` for a plan with a cycle or an unknown
-    dependency (check it first)."""
-    problems = [p for p in check_plan(plan) if p.code in ("cycle", "unknown_dependency", "duplicate_task", "empty")]
+def layers(plan: Plan, done: Iterable[str] = ()) -> list[list[str]]:
+    """Task ids in dependency order, grouped: every task of a layer depends only on earlier layers
+    (or on ``done`` tasks, finished before this plan), so a layer's tasks may run at once.
+    ``PlanError`` for a plan with a cycle or an unknown dependency (check it first)."""
+    finished = set(done)
+    problems = [p for p in check_plan(plan, done=finished) if p.code in ("cycle", "unknown_dependency", "duplicate_task", "empty")]
     if problems:
         raise PlanError(problems)
-    waiting = {t.id: len(t.depends_on) for t in plan.tasks}
+    waiting = {t.id: sum(1 for d in t.depends_on if d not in finished) for t in plan.tasks}
     dependents: dict[str, list[str]] = {}
     for task in plan.tasks:
         for dep in task.depends_on:
-            dependents.setdefault(dep, []).append(task.id)
+            if dep not in finished:
+                dependents.setdefault(dep, []).append(task.id)
     order: list[list[str]] = []
     ready = [tid for tid, count in waiting.items() if count == 0]
     while ready:

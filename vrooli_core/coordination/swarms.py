@@ -1,0 +1,722 @@
+"""Running a swarm: plan the objective, assign the tasks, run each task as a routine run of its
+assignee, feed results forward through the blackboard, adapt when a task fails, and stop within
+the swarm's limits — durably: the swarm is stored after every change, so it resumes after a
+restart, and every task run is an ordinary recorded run.
+
+One coordinating loop owns the swarm's state; task runs go on in child tasks and report back to it.
+A task is ready when every task it depends on is done; ready tasks start at once (up to
+``max_parallel``), so independent tasks run in parallel. A task's run id is stored before the run
+is created, so a swarm resumed after a crash finds the run instead of starting a second one.
+
+Adaptation is bounded: a failed task (an error, a denied tool, an overrun of its credits) stops new
+tasks from starting; once the running ones have finished, the planner is asked for a new plan for
+what is left (``SwarmLimits.replans`` times; the agent that failed is not given that task again),
+or a person is asked (``escalate_to``: retry, skip or stop), or the swarm fails with a report.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+
+from vrooli_core.coordination.assign import Assignment, AssignmentError, Chooser, assign_tasks, candidates_of
+from vrooli_core.coordination.context import build_context
+from vrooli_core.coordination.errors import CoordinationError
+from vrooli_core.coordination.model import (
+    Agent,
+    Member,
+    Swarm,
+    SwarmEvent,
+    SwarmLimits,
+    SwarmStatus,
+    SwarmTask,
+    TaskStatus,
+    Team,
+    WriterKind,
+    _as_json,
+)
+from vrooli_core.coordination.permissions import agent_labels
+from vrooli_core.coordination.plan import Plan, PlanError, PlanProblem, check_plan
+from vrooli_core.coordination.planner import PlanningError, make_plan
+from vrooli_core.coordination.store import CoordinationStore
+from vrooli_core.coordination.task_routine import task_routine
+from vrooli_core.errors import NotFoundError
+from vrooli_core.model import Event, Limits, Run, RunStatus
+
+if TYPE_CHECKING:
+    from vrooli_core.engine.engine import Engine, RoutineLike
+
+__all__ = ["SWARM_LABEL", "TASK_LABEL", "Criteria", "SwarmRunner"]
+
+#: Labels of every run a swarm makes: the swarm's id, and the task's id for task runs.
+SWARM_LABEL = "vrooli.swarm"
+TASK_LABEL = "vrooli.swarm.task"
+
+#: Whether the swarm's objective is met (checked after every completed task; it may be async).
+Criteria = Callable[[Swarm], bool | Awaitable[bool]]
+
+_LIVE = (TaskStatus.RUNNING, TaskStatus.WAITING)
+_DONE = (TaskStatus.COMPLETED, TaskStatus.SKIPPED)
+
+
+class _Superseded(Exception):
+    """The stored swarm ended while this runner moved it (stopped from elsewhere)."""
+
+    def __init__(self, swarm: Swarm) -> None:
+        super().__init__(swarm.id)
+        self.swarm = swarm
+
+
+@attrs.define
+class _Report:
+    """What a task's run reported back to the loop."""
+
+    task: str
+    generation: int
+    attempt: int
+    run: Run
+
+
+class SwarmRunner:
+    """Runs swarms on ``engine`` (see the module).
+
+    ``planner``: the routine that decomposes an objective (see :func:`make_plan`); not needed when a
+    plan is given. ``chooser``: picks among qualified agents (see :func:`assign_tasks`).
+    ``on_failure``: ``"replan"`` (then escalate, if ``escalate_to`` names a person, else fail),
+    ``"escalate"`` or ``"fail"``. ``criteria``: the objective is met (the swarm completes early).
+    ``wait_for_people``: wait here for people's answers instead of returning while they are due.
+    ``context_tokens``: the largest context a task's run is given (compressed beyond that).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        planner: RoutineLike | None = None,
+        chooser: Chooser | None = None,
+        on_failure: str = "replan",
+        escalate_to: str | None = None,
+        criteria: Criteria | None = None,
+        max_parallel: int = 16,
+        wait_for_people: bool = False,
+        context_tokens: int | None = 8_000,
+        plan_attempts: int = 3,
+        poll: float = 1.0,
+        on_event: Callable[[Swarm, SwarmEvent], None] | None = None,
+    ) -> None:
+        if on_failure not in ("replan", "escalate", "fail"):
+            raise ValueError(f"on_failure must be 'replan', 'escalate' or 'fail', not {on_failure!r}")
+        if on_failure == "escalate" and escalate_to is None:
+            raise ValueError("on_failure='escalate' needs escalate_to (the id of the person to ask)")
+        self.engine = engine
+        self.store = CoordinationStore(engine.storage)
+        self.planner = planner
+        self.chooser = chooser
+        self.on_failure = on_failure
+        self.escalate_to = escalate_to
+        self.criteria = criteria
+        self.max_parallel = max(1, max_parallel)
+        self.wait_for_people = wait_for_people
+        self.context_tokens = context_tokens
+        self.plan_attempts = plan_attempts
+        self.poll = poll
+        self.on_event = on_event
+        self._stops: dict[str, anyio.Event] = {}
+        self._stop_reasons: dict[str, str] = {}
+
+    # -- the public surface -------------------------------------------------------------------
+
+    async def run(
+        self,
+        team: Team,
+        objective: str,
+        *,
+        agents: Iterable[str] | None = None,
+        limits: SwarmLimits | None = None,
+        plan: Plan | None = None,
+        swarm_id: str | None = None,
+    ) -> Swarm:
+        """Form a swarm of ``team`` (``agents``: the names recruited; all by default) for
+        ``objective`` and run it until it finishes, or rests waiting for people (see
+        ``wait_for_people``). ``limits`` default to the team's budget. ``plan``: use this plan
+        instead of asking the planner."""
+        recruited = tuple(agents) if agents is not None else tuple(a.name for a in team.agents)
+        for name in recruited:
+            try:
+                team.agent(name)
+            except LookupError as exc:
+                raise CoordinationError(str(exc)) from None
+        if plan is None and self.planner is None:
+            raise CoordinationError("a swarm needs a plan or a planner routine to make one")
+        if limits is None:
+            limits = SwarmLimits(credits=team.budget)
+        swarm = Swarm(
+            id=swarm_id or f"swarm-{uuid.uuid4().hex[:12]}",
+            team_id=team.id,
+            objective=objective,
+            agents=recruited,
+            limits=limits,
+            started_at=self._now(),
+        )
+        await self.store.put_team(team)
+        swarm = self._log(swarm, "swarm.started", objective=objective, agents=list(recruited), limits=attrs.asdict(limits))
+        await self._save(swarm)
+        return await self._go(swarm, team, plan)
+
+    async def resume(self, swarm_id: str) -> Swarm:
+        """Go on with a stored swarm (after a restart, or once people have answered its tasks)."""
+        swarm = await self.store.get_swarm(swarm_id)
+        if swarm.status.finished:
+            return swarm
+        team = await self.store.get_team(swarm.team_id)
+        return await self._go(swarm, team, None)
+
+    async def stop(self, swarm_id: str, reason: str = "stopped by a person") -> Swarm:
+        """A person's stop: the swarm's task runs are cancelled and it ends ``cancelled``. When this
+        runner is moving the swarm, its loop winds it down; otherwise it is wound down here (a
+        runner moving it elsewhere finds it ended at its next save, and lets it go)."""
+        moving = self._stops.get(swarm_id)
+        if moving is not None:
+            self._stop_reasons[swarm_id] = reason
+            moving.set()
+            return await self.store.get_swarm(swarm_id)
+        swarm = await self.store.get_swarm(swarm_id)
+        if swarm.status.finished:
+            return swarm
+        swarm = self._log(attrs.evolve(swarm, stop=reason), "swarm.stop_requested", reason=reason)
+        return await self._finish(swarm, SwarmStatus.CANCELLED, reason, cancel=True)
+
+    async def get(self, swarm_id: str) -> Swarm:
+        return await self.store.get_swarm(swarm_id)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def _go(self, swarm: Swarm, team: Team, plan: Plan | None) -> Swarm:
+        if swarm.id in self._stops:
+            raise CoordinationError(f"swarm {swarm.id!r} is already moving in this runner")
+        stop = self._stops[swarm.id] = anyio.Event()
+        try:
+            if swarm.status is SwarmStatus.FORMING:
+                swarm = swarm.transition(SwarmStatus.PLANNING)
+                await self._save(swarm)
+            if swarm.status is SwarmStatus.PLANNING:
+                swarm = await self._plan(swarm, team, plan)
+                if swarm.status.finished:
+                    return swarm
+            return await self._execute(swarm, team, stop)
+        except _Superseded as exc:
+            return exc.swarm
+        finally:
+            del self._stops[swarm.id]
+            self._stop_reasons.pop(swarm.id, None)
+
+    async def _execute(self, swarm: Swarm, team: Team, stop: anyio.Event) -> Swarm:
+        send, receive = anyio.create_memory_object_stream[_Report](math.inf)
+        live: dict[str, anyio.CancelScope] = {}
+        #: live tasks whose runs were found waiting for a person in this loop
+        asking: set[str] = set()
+        failed: SwarmTask | None = None
+        async with anyio.create_task_group() as tg:
+
+            def launch(task: SwarmTask) -> None:
+                scope = anyio.CancelScope()
+                live[task.id] = scope
+                tg.start_soon(self._task_run, swarm, team, task, send, scope)
+
+            # Runs of a swarm resumed after a restart: find them again.
+            for task in swarm.current_tasks():
+                if task.status in _LIVE and task.run_id is not None:
+                    launch(task)
+            if swarm.escalation is not None:
+                swarm = await self._escalation_answered(swarm)
+            look = False
+            while True:
+                ended = await self._ended(swarm, stop, look)
+                if ended is not None:
+                    for scope in live.values():
+                        scope.cancel()
+                    return await self._finish(*ended, cancel=True)
+                if failed is None and swarm.escalation is None:
+                    for task in self._ready(swarm):
+                        if sum(1 for t in live if swarm.task(t).status is TaskStatus.RUNNING) >= self.max_parallel:
+                            break
+                        if swarm.limits.rounds is not None and swarm.rounds >= swarm.limits.rounds:
+                            break
+                        swarm = await self._begin(swarm, task)
+                        launch(swarm.task(task.id))
+                busy = [t for t in live if swarm.task(t).status is TaskStatus.RUNNING]
+                if not busy:
+                    if failed is not None:
+                        swarm, failed = await self._adapt(swarm, team, failed), None
+                        if swarm.status.finished:
+                            return swarm
+                        continue
+                    if swarm.escalation is not None and not self.wait_for_people:
+                        return swarm  # a person decides about a failed task: resume after
+                    current = swarm.current_tasks()
+                    if all(t.status in _DONE for t in current):
+                        return await self._finish(swarm, SwarmStatus.COMPLETED, "every task is done")
+                    if not live and not any(t.status is TaskStatus.WAITING for t in current):
+                        if swarm.escalation is None:
+                            reason = "the rounds limit is reached" if self._out_of_rounds(swarm) else "no task can start"
+                            return await self._finish(swarm, SwarmStatus.FAILED, reason)
+                    if live and not self.wait_for_people and all(t in asking for t in live):
+                        for scope in live.values():
+                            scope.cancel()
+                        return swarm  # waiting for people: resume once they have answered
+                report = await self._next_report(receive, swarm, stop)
+                look = report is None and not stop.is_set()
+                if report is None:
+                    if swarm.escalation is not None and self.wait_for_people:
+                        swarm = await self._escalation_answered(swarm)
+                    continue
+                task = swarm.task(report.task)
+                if task.generation != report.generation or task.attempt != report.attempt:
+                    continue  # a report of a run the swarm has moved past (cancelled by a re-plan)
+                if report.run.status is RunStatus.WAITING:
+                    asking.add(task.id)
+                    swarm = await self._waiting(swarm, task, report.run)
+                    continue
+                live.pop(task.id, None)
+                overran = task.credits is not None and report.run.usage.credits > task.credits
+                if report.run.status is RunStatus.COMPLETED and not overran:
+                    swarm = await self._completed(swarm, task, report.run)
+                    if self.criteria is not None and await _maybe(self.criteria(swarm)):
+                        for scope in live.values():
+                            scope.cancel()
+                        return await self._finish(swarm, SwarmStatus.COMPLETED, "the objective's criteria are met", cancel=True)
+                else:
+                    swarm = await self._failed(swarm, task, report.run)
+                    failed = failed or swarm.task(task.id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _next_report(self, receive: Any, swarm: Swarm, stop: anyio.Event) -> _Report | None:
+        """The next task report, or ``None`` after ``poll`` seconds (or a stop) without one."""
+        timeout = self.poll
+        if swarm.limits.seconds is not None and swarm.started_at is not None:
+            timeout = max(0.0, min(timeout, swarm.started_at + swarm.limits.seconds - self._now()))
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as tg:
+                result: list[_Report] = []
+
+                async def take() -> None:
+                    result.append(await receive.receive())
+                    tg.cancel_scope.cancel()
+
+                async def stopped() -> None:
+                    await stop.wait()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(take)
+                tg.start_soon(stopped)
+            return result[0] if result else None
+        return None
+
+    def _ready(self, swarm: Swarm) -> list[SwarmTask]:
+        done = {t.id for t in swarm.tasks if t.status in _DONE}
+        return [t for t in swarm.current_tasks() if t.status is TaskStatus.PENDING and all(d in done for d in t.depends_on)]
+
+    def _out_of_rounds(self, swarm: Swarm) -> bool:
+        return swarm.limits.rounds is not None and swarm.rounds >= swarm.limits.rounds
+
+    async def _ended(self, swarm: Swarm, stop: anyio.Event, look: bool) -> tuple[Swarm, SwarmStatus, str] | None:
+        """Whether a termination condition holds: a person's stop (asked here, or, when ``look``,
+        stored by another process), the credits, the time."""
+        reason = self._stop_reasons.get(swarm.id) if stop.is_set() else None
+        if reason is None and look:
+            reason = (await self.store.get_swarm(swarm.id)).stop
+        if reason is not None:
+            swarm = self._log(attrs.evolve(swarm, stop=reason), "swarm.stop_requested", reason=reason)
+            return swarm, SwarmStatus.CANCELLED, reason
+        limits = swarm.limits
+        if limits.credits is not None and swarm.spent >= limits.credits and any(t.status not in _DONE for t in swarm.current_tasks()):
+            return swarm, SwarmStatus.FAILED, f"the credit budget is exhausted ({swarm.spent:g} of {limits.credits:g} spent)"
+        if limits.seconds is not None and swarm.started_at is not None and self._now() - swarm.started_at >= limits.seconds:
+            return swarm, SwarmStatus.FAILED, f"the time limit of {limits.seconds:g} s is reached"
+        return None
+
+    # -- planning -----------------------------------------------------------------------------
+
+    async def _plan(
+        self,
+        swarm: Swarm,
+        team: Team,
+        given: Plan | None,
+        problems: Iterable[PlanProblem] = (),
+        excluded: Mapping[str, Iterable[str]] | None = None,
+    ) -> Swarm:
+        agents = [team.agent(name) for name in swarm.agents]
+        candidates = candidates_of(agents, team.people)
+        capabilities = sorted(set().union(*(c.capabilities for c in candidates)) if candidates else set())
+        routines = [r for r in sorted({r for a in agents for r in a.routines}) if await self._registered(r)]
+        candidates = [attrs.evolve(c, capabilities=c.capabilities | _routine_caps(team, c.name, c.kind)) for c in candidates]
+        budget = None if swarm.limits.credits is None else max(swarm.limits.credits - swarm.spent, 0.0)
+        done = {t.id: swarm.blackboard.get(f"task.{t.id}") for t in swarm.tasks if t.status in _DONE}
+        labels = {SWARM_LABEL: swarm.id}
+        try:
+            if given is not None:
+                found = check_plan(_needing_routines(given), capabilities=capabilities + _caps_of(routines), routines=routines, budget=budget, done=done)
+                if found:
+                    raise PlanError(found)
+                plan, runs = given, ()  # type: tuple[Plan, tuple[str, ...]]
+            else:
+                assert self.planner is not None
+                limits = Limits(max_credits=budget) if budget is not None else None
+                attempts: tuple[Any, ...] = ()
+                try:
+                    result = await make_plan(
+                        self.engine,
+                        self.planner,
+                        swarm.objective,
+                        capabilities=capabilities,
+                        routines=routines,
+                        budget=budget,
+                        attempts=self.plan_attempts,
+                        limits=limits,
+                        labels=labels,
+                        done=done,
+                        problems=problems,
+                    )
+                    attempts = result.attempts
+                except PlanningError as exc:
+                    attempts = exc.attempts
+                    raise
+                finally:
+                    swarm = await self._charge_planning(swarm, [a.run_id for a in attempts])
+                plan, runs = result.plan, tuple(a.run_id for a in attempts)
+            assignments = await assign_tasks(_needing_routines(plan), candidates, chooser=self.chooser, excluded=excluded, done=done)
+        except (PlanError, AssignmentError) as exc:
+            tried = [attrs.asdict(a) for a in getattr(exc, "attempts", ())]
+            swarm = self._log(swarm, "swarm.plan_rejected", reason=str(exc), code=exc.code, attempts=tried)
+            return await self._finish(swarm, SwarmStatus.FAILED, f"no plan can run: {exc}")
+        generation = swarm.replans
+        tasks = self._allocate(swarm, team, plan, assignments, generation, budget)
+        swarm = attrs.evolve(swarm, plan=plan, tasks=(*swarm.tasks, *tasks))
+        swarm = self._log(
+            swarm,
+            "swarm.replanned" if generation else "swarm.planned",
+            tasks=[attrs.asdict(t) for t in plan.tasks],
+            planner_runs=list(runs),
+            generation=generation,
+        )
+        for task in tasks:
+            swarm = self._log(swarm, "task.assigned", task=task.id, assignee=task.assignee, kind=task.kind, how=task.how, credits=task.credits)
+        swarm = swarm.transition(SwarmStatus.RUNNING)
+        await self._save(swarm)
+        return swarm
+
+    async def _registered(self, routine_id: str) -> bool:
+        try:
+            await self.engine.latest(routine_id)
+        except NotFoundError:
+            return False
+        return True
+
+    async def _charge_planning(self, swarm: Swarm, run_ids: Iterable[str]) -> Swarm:
+        """Count what the planner's runs spent."""
+        spent = cost = 0.0
+        for run_id in run_ids:
+            usage = (await self.engine.get_run(run_id)).usage
+            spent, cost = spent + usage.credits, cost + usage.cost
+        return attrs.evolve(swarm, spent=swarm.spent + spent, cost=swarm.cost + cost)
+
+    def _allocate(
+        self, swarm: Swarm, team: Team, plan: Plan, assignments: list[Assignment], generation: int, budget: float | None
+    ) -> list[SwarmTask]:
+        """Tasks with their share of the credits left: in proportion to their estimates (equal
+        shares when nothing is estimated), capped by the assignee's own budget."""
+        by_task = {a.task: a for a in assignments}
+        total = plan.estimate
+        tasks = []
+        for planned in plan.tasks:
+            a = by_task[planned.id]
+            share: float | None = None
+            if budget is not None:
+                share = budget * (planned.estimate / total if total > 0 else 1 / len(plan.tasks))
+            if a.kind == "agent":
+                own = team.agent(a.assignee).budget
+                if own is not None:
+                    share = own if share is None else min(share, own)
+            tasks.append(
+                SwarmTask(
+                    planned.id,
+                    planned.title,
+                    a.assignee,
+                    a.kind,
+                    a.how,
+                    planned.depends_on,
+                    credits=None if share is None else round(share, 6),
+                    generation=generation,
+                )
+            )
+        return tasks
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    async def _begin(self, swarm: Swarm, task: SwarmTask) -> Swarm:
+        """Mark ``task`` running under a new run id, stored before the run exists."""
+        attempt = task.attempt + 1
+        run_id = f"{swarm.id}.{task.id}.g{task.generation}.a{attempt}"
+        swarm = self._update(swarm, task, status=TaskStatus.RUNNING, run_id=run_id, attempt=attempt, error=None, code=None)
+        swarm = attrs.evolve(swarm, rounds=swarm.rounds + 1)
+        swarm = self._log(swarm, "task.started", task=task.id, assignee=task.assignee, run=run_id, attempt=attempt)
+        await self._save(swarm)
+        return swarm
+
+    async def _task_run(self, swarm: Swarm, team: Team, task: SwarmTask, send: Any, scope: anyio.CancelScope) -> None:
+        with scope:
+            assert task.run_id is not None
+            try:
+                run = await self.engine.get_run(task.run_id)
+            except NotFoundError:
+                routine, inputs, labels, compressed = self._task_work(swarm, team, task)
+                if isinstance(routine, str):
+                    routine = await self.engine.latest(routine)
+                if compressed:
+                    self._publish(swarm, SwarmEvent(0, "context.compressed", self._now(), {"task": task.id, "cut": list(compressed)}))
+                limits = Limits(max_credits=task.credits) if task.credits is not None else None
+                run = await self.engine.run(routine, inputs, limits=limits, labels=labels, run_id=task.run_id)
+            else:
+                if not run.status.finished:
+                    run = await self.engine.wait(run.id)
+            await send.send(_Report(task.id, task.generation, task.attempt, run))
+            if run.status is RunStatus.WAITING and self.wait_for_people:
+                run = await self.engine.wait(run.id, finished=True)
+                await send.send(_Report(task.id, task.generation, task.attempt, run))
+
+    def _task_work(self, swarm: Swarm, team: Team, task: SwarmTask) -> tuple[Any, dict[str, Any], dict[str, str], tuple[str, ...]]:
+        """The routine, inputs and labels of ``task``'s run."""
+        planned = swarm.plan.task(task.id) if swarm.plan is not None else None
+        labels = {SWARM_LABEL: swarm.id, TASK_LABEL: task.id}
+        if task.kind == "person":
+            person = _person(team, task.assignee)
+            context = build_context(team, swarm, task.id, person)
+            step = {
+                "kind": "human",
+                "name": task.title,
+                "config": {"assignee": person.id, "description": planned.description if planned else "", "form": {"task": task.id}},
+            }
+            return task_routine("swarm.person-task", step, name="A swarm task for a person"), dict(context.inputs), labels, ()
+        agent = team.agent(task.assignee)
+        context = build_context(team, swarm, task.id, agent, max_tokens=self.context_tokens)
+        labels.update(agent_labels(agent.name, agent.tools))
+        if planned is not None and planned.routine is not None:
+            return planned.routine, dict(context.inputs), labels, context.compressed
+        return _agent_routine(agent), dict(context.inputs), labels, context.compressed
+
+    async def _waiting(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
+        if task.status is TaskStatus.WAITING:
+            return swarm
+        open_tasks = [w.id for w in await self.engine.tasks(run_id=run.id)]
+        swarm = self._update(swarm, task, status=TaskStatus.WAITING)
+        swarm = self._log(swarm, "task.waiting", task=task.id, assignee=task.assignee, run=run.id, human_tasks=open_tasks)
+        await self._save(swarm)
+        return swarm
+
+    async def _completed(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
+        outputs = dict(run.outputs or {})
+        result = outputs.get("result", outputs) if set(outputs) <= {"result"} else outputs
+        swarm = self._spend(swarm, task, run, status=TaskStatus.COMPLETED)
+        by_kind = WriterKind.PERSON if task.kind == "person" else WriterKind.AGENT
+        key = f"task.{task.id}"
+        swarm = swarm.write(key, result, by=task.assignee, at=self._now(), by_kind=by_kind, run_id=run.id)
+        swarm = self._log(swarm, "task.completed", task=task.id, assignee=task.assignee, run=run.id, credits=run.usage.credits)
+        swarm = self._log(swarm, "blackboard.updated", key=key, by=task.assignee, run=run.id)
+        await self._save(swarm)
+        return swarm
+
+    async def _failed(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
+        """``task``'s run failed, was cancelled, or spent more than the task was given (its result
+        is then not used: the budget is the contract)."""
+        error = run.error
+        if run.status is RunStatus.COMPLETED:
+            code, message = "limit_exceeded", f"its run spent {run.usage.credits:g} credits, over the {task.credits:g} it was given"
+        else:
+            code = error.code if error is not None else str(run.status)
+            message = error.message if error is not None else f"its run was {run.status}"
+        overrun = code == "limit_exceeded"
+        swarm = self._spend(swarm, task, run, status=TaskStatus.FAILED, error=message, code=code)
+        swarm = self._log(swarm, "task.failed", task=task.id, assignee=task.assignee, run=run.id, code=code, error=message, overrun=overrun)
+        await self._save(swarm)
+        return swarm
+
+    def _spend(self, swarm: Swarm, task: SwarmTask, run: Run, **changes: Any) -> Swarm:
+        swarm = self._update(swarm, task, spent=task.spent + run.usage.credits, cost=task.cost + run.usage.cost, **changes)
+        return attrs.evolve(swarm, spent=swarm.spent + run.usage.credits, cost=swarm.cost + run.usage.cost)
+
+    # -- adaptation ---------------------------------------------------------------------------
+
+    async def _adapt(self, swarm: Swarm, team: Team, failed: SwarmTask) -> Swarm:
+        """After a failed task, once nothing runs: re-plan, ask a person, or fail."""
+        if self.on_failure == "replan" and swarm.replans < swarm.limits.replans and self.planner is not None:
+            problem = PlanProblem("task_failed", f"task {failed.id!r} ({failed.title}) failed for {failed.assignee}: {failed.error}", failed.id)
+            swarm = self._drop_pending(swarm)
+            swarm = attrs.evolve(swarm.transition(SwarmStatus.PLANNING), replans=swarm.replans + 1)
+            await self._save(swarm)
+            return await self._plan(swarm, team, None, problems=[problem], excluded={failed.id: [failed.assignee]})
+        if self.on_failure != "fail" and self.escalate_to is not None:
+            return await self._escalate(swarm, team, failed)
+        return await self._finish(swarm, SwarmStatus.FAILED, f"task {failed.id!r} failed: {failed.error}")
+
+    def _drop_pending(self, swarm: Swarm) -> Swarm:
+        """The current plan's tasks that never finished are cancelled: a new plan replaces them."""
+        for task in swarm.current_tasks():
+            if task.status is TaskStatus.PENDING:
+                swarm = self._update(swarm, task, status=TaskStatus.CANCELLED)
+        return swarm
+
+    async def _escalate(self, swarm: Swarm, team: Team, failed: SwarmTask) -> Swarm:
+        assert self.escalate_to is not None
+        person = _person(team, self.escalate_to)
+        step = {
+            "kind": "human",
+            "name": f"Swarm task {failed.id!r} failed",
+            "config": {
+                "assignee": person.id,
+                "options": ["retry", "skip", "stop"],
+                "description": f"Task {failed.id!r} ({failed.title}) failed for {failed.assignee}: {failed.error}",
+                "form": {"swarm": swarm.id, "task": failed.id},
+            },
+        }
+        run_id = f"{swarm.id}.escalation.{failed.id}.a{failed.attempt}"
+        swarm = attrs.evolve(swarm, escalation=run_id)
+        swarm = self._log(swarm, "swarm.escalated", task=failed.id, to=person.id, run=run_id)
+        await self._save(swarm)
+        labels = {SWARM_LABEL: swarm.id, TASK_LABEL: f"escalation:{failed.id}"}
+        await self.engine.run(task_routine("swarm.escalation", step), {"task": failed.id, "error": failed.error}, labels=labels, run_id=run_id)
+        if self.wait_for_people:
+            await self.engine.wait(run_id, finished=True)
+        return await self._escalation_answered(swarm)
+
+    async def _escalation_answered(self, swarm: Swarm) -> Swarm:
+        """Apply a person's answer to an escalation, if there is one yet."""
+        assert swarm.escalation is not None
+        run = await self.engine.get_run(swarm.escalation)
+        if not run.status.finished:
+            return swarm
+        answer = (run.outputs or {}).get("result")
+        if isinstance(answer, Mapping):
+            answer = answer.get("choice") or answer.get("option") or answer.get("answer")
+        failed = next(t for t in reversed(swarm.current_tasks()) if t.status is TaskStatus.FAILED)
+        swarm = attrs.evolve(swarm, escalation=None)
+        swarm = self._log(swarm, "swarm.escalation_answered", task=failed.id, answer=str(answer), run=run.id)
+        if run.status is RunStatus.COMPLETED and answer == "retry":
+            swarm = self._update(swarm, failed, status=TaskStatus.PENDING)
+        elif run.status is RunStatus.COMPLETED and answer == "skip":
+            swarm = self._update(swarm, failed, status=TaskStatus.SKIPPED)
+        else:
+            return await self._finish(swarm, SwarmStatus.FAILED, f"task {failed.id!r} failed and {self.escalate_to} answered {answer!r}")
+        await self._save(swarm)
+        return swarm
+
+    # -- ending -------------------------------------------------------------------------------
+
+    async def _finish(self, swarm: Swarm, status: SwarmStatus, reason: str, *, cancel: bool = False) -> Swarm:
+        if cancel or status is not SwarmStatus.COMPLETED:
+            for task in swarm.current_tasks():
+                if task.status in _LIVE and task.run_id is not None:
+                    try:
+                        await self.engine.cancel(task.run_id, reason=f"swarm {swarm.id}: {reason}")
+                    except Exception:  # a run that already finished, or is not found: nothing to cancel
+                        pass
+                if not task.status.finished:
+                    swarm = self._update(swarm, task, status=TaskStatus.CANCELLED)
+        swarm = attrs.evolve(swarm.transition(status), reason=reason)
+        swarm = attrs.evolve(swarm, report=report(swarm))
+        swarm = self._log(swarm, f"swarm.{status.value}", reason=reason, spent=swarm.spent, rounds=swarm.rounds)
+        await self._save(swarm)
+        return swarm
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _update(self, swarm: Swarm, task: SwarmTask, **changes: Any) -> Swarm:
+        tasks = tuple(attrs.evolve(t, **changes) if t is task else t for t in swarm.tasks)
+        return attrs.evolve(swarm, tasks=tasks)
+
+    def _log(self, swarm: Swarm, type_: str, **data: Any) -> Swarm:
+        event = SwarmEvent(len(swarm.events) + 1, type_, self._now(), _as_json(data))
+        swarm = attrs.evolve(swarm, events=(*swarm.events, event))
+        self._publish(swarm, event)
+        return swarm
+
+    def _publish(self, swarm: Swarm, event: SwarmEvent) -> None:
+        if self.engine.bus:
+            self.engine.bus.publish(Event(swarm.id, event.seq, event.at, event))
+        if self.on_event is not None:
+            self.on_event(swarm, event)
+
+    async def _save(self, swarm: Swarm) -> None:
+        """Store ``swarm``, unless it was ended meanwhile by another process (a person's stop):
+        then this runner lets it go (``_Superseded``)."""
+        try:
+            stored = await self.store.get_swarm(swarm.id)
+        except NotFoundError:
+            stored = None
+        if stored is not None and stored.status.finished and not swarm.status.finished:
+            raise _Superseded(stored)
+        await self.store.put_swarm(swarm)
+
+    def _now(self) -> float:
+        return time.time()
+
+
+def _agent_routine(agent: Agent) -> Any:
+    """The one-step routine in which ``agent`` does a task with its persona, model and tools."""
+    config: dict[str, Any] = {"persona": {"role": agent.role, "goal": agent.goal, "instructions": agent.instructions}}
+    if agent.model:
+        config["model"] = agent.model
+    if agent.tools:
+        config["tools"] = list(agent.tools)
+    step = {"kind": "model", "strategy": "reasoning" if agent.tools else "auto", "config": config, "name": f"{agent.name} works on a task"}
+    return task_routine(f"agent.{agent.name}", step, name=f"{agent.name} ({agent.role})")
+
+
+def _routine_caps(team: Team, name: str, kind: str) -> frozenset[str]:
+    """An agent may run the routines it was given: to assignment, ``routine:<id>`` capabilities."""
+    return frozenset(f"routine:{r}" for r in team.agent(name).routines) if kind == "agent" else frozenset()
+
+
+def _caps_of(routines: Iterable[str]) -> list[str]:
+    return [f"routine:{r}" for r in routines]
+
+
+def _needing_routines(plan: Plan) -> Plan:
+    """``plan`` with every task that names a routine also needing ``routine:<id>``: only an agent
+    given that routine can be assigned it."""
+    return Plan(tuple(attrs.evolve(t, capabilities=(*t.capabilities, f"routine:{t.routine}")) if t.routine else t for t in plan.tasks))
+
+
+def _person(team: Team, person_id: str) -> Member:
+    for member in team.people:
+        if member.id == person_id:
+            return member
+    known = ", ".join(p.id for p in team.people) or "none"
+    raise CoordinationError(f"team {team.id!r} has no person {person_id!r} (people: {known})")
+
+
+def report(swarm: Swarm) -> str:
+    """A plain-text final report: outcome, spend, every task of the latest plan, blackboard keys."""
+    lines = [
+        f"Swarm {swarm.id}: {swarm.status.value}" + (f" ({swarm.reason})" if swarm.reason else ""),
+        f"Objective: {swarm.objective}",
+        f"Spent: {swarm.spent:g} credits, ${swarm.cost:.4f}; {swarm.rounds} task runs; {swarm.replans} re-plans",
+        "Tasks:",
+    ]
+    for task in swarm.tasks:
+        budget = "" if task.credits is None else f" of {task.credits:g}"
+        why = f" — {task.error}" if task.error and task.status is TaskStatus.FAILED else ""
+        lines.append(f"  [{task.status.value}] {task.id} ({task.title}) by {task.assignee}: {task.spent:g}{budget} credits{why}")
+    keys = list(swarm.blackboard)
+    lines.append("Blackboard: " + (", ".join(keys) if keys else "empty"))
+    return "\n".join(lines)
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
