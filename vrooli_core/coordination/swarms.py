@@ -130,6 +130,7 @@ class SwarmRunner:
         self.on_event = on_event
         self._stops: dict[str, anyio.Event] = {}
         self._stop_reasons: dict[str, str] = {}
+        self._wakers: dict[str, Any] = {}
 
     # -- the public surface -------------------------------------------------------------------
 
@@ -186,6 +187,7 @@ class SwarmRunner:
         if moving is not None:
             self._stop_reasons[swarm_id] = reason
             moving.set()
+            self._wakers[swarm_id].send_nowait(None)  # wakes the loop at once
             return await self.store.get_swarm(swarm_id)
         swarm = await self.store.get_swarm(swarm_id)
         if swarm.status.finished:
@@ -216,9 +218,11 @@ class SwarmRunner:
         finally:
             del self._stops[swarm.id]
             self._stop_reasons.pop(swarm.id, None)
+            self._wakers.pop(swarm.id, None)
 
     async def _execute(self, swarm: Swarm, team: Team, stop: anyio.Event) -> Swarm:
-        send, receive = anyio.create_memory_object_stream[_Report](math.inf)
+        send, receive = anyio.create_memory_object_stream[_Report | None](math.inf)
+        self._wakers[swarm.id] = send
         live: dict[str, anyio.CancelScope] = {}
         #: live tasks whose runs were found waiting for a person in this loop
         asking: set[str] = set()
@@ -271,7 +275,7 @@ class SwarmRunner:
                         for scope in live.values():
                             scope.cancel()
                         return swarm  # waiting for people: resume once they have answered
-                report = await self._next_report(receive, swarm, stop)
+                report = await self._next_report(receive, swarm)
                 look = report is None and not stop.is_set()
                 if report is None:
                     if swarm.escalation is not None and self.wait_for_people:
@@ -297,26 +301,14 @@ class SwarmRunner:
                     failed = failed or swarm.task(task.id)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _next_report(self, receive: Any, swarm: Swarm, stop: anyio.Event) -> _Report | None:
-        """The next task report, or ``None`` after ``poll`` seconds (or a stop) without one."""
+    async def _next_report(self, receive: Any, swarm: Swarm) -> _Report | None:
+        """The next task report, or ``None`` after ``poll`` seconds without one (or at a stop)."""
         timeout = self.poll
         if swarm.limits.seconds is not None and swarm.started_at is not None:
             timeout = max(0.0, min(timeout, swarm.started_at + swarm.limits.seconds - self._now()))
         with anyio.move_on_after(timeout):
-            async with anyio.create_task_group() as tg:
-                result: list[_Report] = []
-
-                async def take() -> None:
-                    result.append(await receive.receive())
-                    tg.cancel_scope.cancel()
-
-                async def stopped() -> None:
-                    await stop.wait()
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(take)
-                tg.start_soon(stopped)
-            return result[0] if result else None
+            report: _Report | None = await receive.receive()
+            return report
         return None
 
     def _ready(self, swarm: Swarm) -> list[SwarmTask]:
