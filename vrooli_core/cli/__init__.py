@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("vrooli_core.cli.graph:graph", "Draw a routine (Mermaid text, or SVG with --svg)."),
     "worker": ("vrooli_core.cli.worker:worker", "Move runs from a shared store until stopped."),
     "db": ("vrooli_core.cli.db:db", "Show or migrate the store's schema revision."),
+    "swarm": ("vrooli_core.cli.swarm:swarm", "Run a team's agents on an objective; show, resume or stop swarms."),
 }
 
 _EPILOG = """\

@@ -422,17 +422,23 @@ class SwarmRunner:
     def _allocate(
         self, swarm: Swarm, team: Team, plan: Plan, assignments: list[Assignment], generation: int, budget: float | None
     ) -> list[SwarmTask]:
-        """Tasks with their share of the credits left: in proportion to their estimates (equal
-        shares when nothing is estimated), capped by the assignee's own budget."""
+        """Tasks with their share of the credits left. Agents' tasks share it in proportion to their
+        estimates (a task without one weighs as much as the average estimated task; all equal when
+        nothing is estimated), each capped by the agent's own budget. People's tasks spend no
+        credits and get no limit."""
         by_task = {a.task: a for a in assignments}
-        total = plan.estimate
+        agents_tasks = [t for t in plan.tasks if by_task[t.id].kind == "agent"]
+        estimated = [t.estimate for t in agents_tasks if t.estimate > 0]
+        usual = sum(estimated) / len(estimated) if estimated else 1.0
+        weights = {t.id: t.estimate if t.estimate > 0 else usual for t in agents_tasks}
+        total = sum(weights.values())
         tasks = []
         for planned in plan.tasks:
             a = by_task[planned.id]
             share: float | None = None
-            if budget is not None:
-                share = budget * (planned.estimate / total if total > 0 else 1 / len(plan.tasks))
             if a.kind == "agent":
+                if budget is not None and total > 0:
+                    share = budget * weights[planned.id] / total
                 own = team.agent(a.assignee).budget
                 if own is not None:
                     share = own if share is None else min(share, own)
