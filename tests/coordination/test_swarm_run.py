@@ -327,3 +327,40 @@ async def test_a_failure_escalated_to_a_person_who_skips_it(host, store):
         swarm = await swarms.resume(swarm.id)
     assert swarm.status is SwarmStatus.COMPLETED, swarm.report
     assert swarm.task("a").status is TaskStatus.SKIPPED and swarm.task("b").status is TaskStatus.COMPLETED
+
+
+async def test_a_swarm_cut_off_mid_task_resumes_after_a_restart_without_a_second_run(host, store):
+    plan = {"tasks": [{"id": "a", "title": "Slow", "capabilities": ["search"]}, {"id": "b", "title": "After", "capabilities": ["write"], "depends_on": ["a"]}]}
+    calls: list[str] = []
+
+    async def slow_once(ctx):
+        calls.append(ctx.run_id)
+        if len(calls) == 1:
+            await anyio.sleep(30)  # the process dies during this call
+        return "A"
+
+    world = World([plan], {"a": lambda ctx: "A"})
+
+    async def brain(ctx):
+        if ctx.step.config.get("output_schema") == PLAN_SCHEMA or ctx.inputs["task"]["id"] != "a":
+            return await world(ctx)
+        return await slow_once(ctx)
+
+    host.register(fake(brain).plugin(), "model")  # type: ignore[arg-type]
+    async with Engine.open(store, host=host) as engine:
+        with anyio.move_on_after(10) as cut:
+            async with anyio.create_task_group() as tg:
+                swarms = runner(engine)
+                tg.start_soon(lambda: swarms.run(TEAM, "Slow then after", agents=["ana", "wes"], swarm_id="swarm-cut"))
+                while not calls:
+                    await anyio.sleep(0.01)
+                tg.cancel_scope.cancel()  # the process is gone, mid-task
+        assert not cut.cancelled_caught
+    async with Engine.open(store, host=host) as engine:
+        stored = await SwarmRunner(engine).get("swarm-cut")
+        assert stored.status is SwarmStatus.RUNNING and stored.task("a").status is TaskStatus.RUNNING
+        swarm = await runner(engine).resume("swarm-cut")
+        runs = await engine.list_runs(labels={SWARM_LABEL: "swarm-cut"})
+    assert swarm.status is SwarmStatus.COMPLETED, swarm.report
+    assert calls == [swarm.task("a").run_id] * 2  # the same run went on: its one step was in flight
+    assert swarm.rounds == 2 and len(runs) == 3  # planner, a, b: no second run of a

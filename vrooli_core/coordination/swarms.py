@@ -483,7 +483,8 @@ class SwarmRunner:
                 run = await self.engine.run(routine, inputs, limits=limits, labels=labels, run_id=task.run_id)
             else:
                 if not run.status.finished:
-                    run = await self.engine.wait(run.id)
+                    # Left by an engine that stopped (a restart): move it here, from where it is.
+                    run = await self.engine.resume(run.id)
             await send.send(_Report(task.id, task.generation, task.attempt, run))
             if run.status is RunStatus.WAITING and self.wait_for_people:
                 run = await self.engine.wait(run.id, finished=True)
