@@ -1,8 +1,9 @@
 """Tier 1, coordination: teams of agents and people, and swarms formed for one objective.
 
-This increment holds the data model, loading teams from TOML/YAML files or mappings, keeping teams
-and swarms in storage, checking plans (``plan``) and assigning their tasks (``assign``). Making
-plans with a model, executing them and the CLI come later (see ``docs/coordination.md``).
+The data model (``model``), team files (``load``), storage (``store``), plans and their checks
+(``plan``), planning with a routine (``planner``), assignment (``assign``), agent permissions
+(``permissions``), task context (``context``), one-step task routines (``task_routine``) and running
+swarms (``swarms``). See ``docs/coordination.md``.
 """
 
 from vrooli_core.coordination.assign import Assignment, AssignmentError, Candidate, assign_tasks, candidates_of
@@ -20,8 +21,11 @@ from vrooli_core.coordination.model import (
     Entry,
     Member,
     Swarm,
+    SwarmEvent,
     SwarmLimits,
     SwarmStatus,
+    SwarmTask,
+    TaskStatus,
     Team,
     WriterKind,
 )
@@ -35,8 +39,9 @@ from vrooli_core.coordination.plan import (
     layers,
     parse_plan,
 )
-from vrooli_core.coordination.planner import PlanAttempt, PlanningError, PlanResult, make_plan
+from vrooli_core.coordination.planner import PlanAttempt, PlanningError, PlanResult, default_planner, make_plan
 from vrooli_core.coordination.store import CoordinationStore
+from vrooli_core.coordination.swarms import SwarmRunner
 
 __all__ = [
     "PLAN_SCHEMA",
@@ -59,15 +64,20 @@ __all__ = [
     "PlanningError",
     "Problem",
     "Swarm",
+    "SwarmEvent",
     "SwarmLimits",
+    "SwarmRunner",
     "SwarmStatus",
     "SwarmStatusError",
+    "SwarmTask",
+    "TaskStatus",
     "Team",
     "TeamConfigError",
     "WriterKind",
     "assign_tasks",
     "candidates_of",
     "check_plan",
+    "default_planner",
     "layers",
     "load_team",
     "make_plan",

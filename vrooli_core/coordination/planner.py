@@ -115,14 +115,17 @@ listed, they are what was wrong with your previous plan or what failed: fix them
 done are finished: build on them (depend on their ids), do not repeat them, do not reuse their ids."""
 
 
-def default_planner(model: str | None = None, *, instructions: str = PLANNER_INSTRUCTIONS) -> RoutineSource:
+def default_planner(
+    model: str | None = None, *, instructions: str = PLANNER_INSTRUCTIONS, config: Mapping[str, Any] | None = None
+) -> RoutineSource:
     """The planner routine used when none is given: one ``reasoning`` model step (from a plugin such
     as vrooli-litellm) asked for a plan in ``PLAN_SCHEMA`` as its structured output, with the
-    planning instructions as its persona. ``model``: the model to ask (else the plugin's default)."""
+    planning instructions as its persona. ``model``: the model to ask (else the plugin's default);
+    ``config``: more step configuration for the model plugin (``params``, ``max_repairs``, …)."""
     from vrooli_core.coordination.plan import PLAN_SCHEMA
     from vrooli_core.coordination.task_routine import task_routine
 
-    config: dict[str, Any] = {"persona": {"role": "a planner", "instructions": instructions}, "output_schema": dict(PLAN_SCHEMA)}
+    config = {"persona": {"role": "a planner", "instructions": instructions}, "output_schema": dict(PLAN_SCHEMA), **(config or {})}
     if model:
         config["model"] = model
     return task_routine("swarm.planner", {"kind": "model", "strategy": "reasoning", "config": config, "name": "Plan the objective"})
