@@ -364,3 +364,30 @@ async def test_a_swarm_cut_off_mid_task_resumes_after_a_restart_without_a_second
     assert swarm.status is SwarmStatus.COMPLETED, swarm.report
     assert calls == [swarm.task("a").run_id] * 2  # the same run went on: its one step was in flight
     assert swarm.rounds == 2 and len(runs) == 3  # planner, a, b: no second run of a
+
+
+async def test_a_model_chooses_among_qualified_agents_and_a_wrong_answer_falls_back(host, store):
+    plan = {"tasks": [{"id": "a", "title": "Find A", "capabilities": ["search"]}, {"id": "b", "title": "Find B", "capabilities": ["search"]}]}
+    answers = iter([{"assignee": "sam"}, {"assignee": "wes"}, {"assignee": "nobody"}])  # wes cannot search
+    asked: list[Any] = []
+
+    async def brain(ctx):
+        if ctx.step.config.get("output_schema") == PLAN_SCHEMA:
+            return plan
+        if "candidates" in ctx.inputs:
+            asked.append(ctx.inputs)
+            return next(answers)
+        return f"done {ctx.inputs['task']['id']}"
+
+    host.register(fake(brain).plugin(), "model")  # type: ignore[arg-type]
+    async with Engine.open(store, host=host) as engine:
+        swarm = await runner(engine, chooser="model").run(TEAM, "Find A and B")
+        chooser_runs = [r for r in await engine.list_runs(labels={SWARM_LABEL: swarm.id}) if r.routine.id == "swarm.chooser"]
+    assert swarm.status is SwarmStatus.COMPLETED
+    a, b = swarm.task("a"), swarm.task("b")
+    assert (a.assignee, a.how) == ("sam", "chosen")
+    assert (b.assignee, b.how) == ("ana", "fallback")  # two refused answers, then the fewest-tasks rule
+    assert [c["name"] for c in asked[0]["candidates"]] == ["ana", "sam"] and asked[0]["candidates"][0]["role"] == "analyst"
+    assert len(chooser_runs) == 3
+    [assigned_b] = [e for e in swarm.events if e.type == "task.assigned" and e.data["task"] == "b"]
+    assert assigned_b.data["how"] == "fallback"

@@ -33,6 +33,7 @@ def _runner_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A plan (JSON, the planner's schema) to use instead of asking the planner."),
         click.option("--planner", "planner_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A planner routine (any format) instead of the default one (a reasoning model step)."),
         click.option("--model", metavar="MODEL", help="The model the default planner asks (default: the model plugin's default)."),
+        click.option("--model-chooses", is_flag=True, help="A model picks among the agents qualified for a task (default: the one with the fewest tasks)."),
         click.option("--on-failure", type=click.Choice(["replan", "escalate", "fail"]), default="replan", show_default=True, help="What a failed task leads to."),
         click.option("--escalate-to", metavar="PERSON", help="A person of the team who decides about failed tasks (retry, skip, stop)."),
         click.option("--max-parallel", type=click.IntRange(min=1), default=8, show_default=True, help="Tasks run at the same time."),
@@ -164,6 +165,7 @@ async def _runner(
     *,
     planner_file: Path | None,
     model: str | None,
+    model_chooses: bool,
     on_failure: str,
     escalate_to: str | None,
     max_parallel: int,
@@ -176,10 +178,14 @@ async def _runner(
         planner: Any = await engine.load(planner_file)
     else:
         planner = default_planner(model)
-        if "reasoning" not in engine.executor.strategies and not planned:
-            raise CliError("the default planner needs a model plugin with a 'reasoning' strategy (pip install vrooli-litellm); or pass --plan FILE or --planner FILE")
+    if (model_chooses or (planner_file is None and not planned)) and "reasoning" not in engine.executor.strategies:
+        raise CliError(
+            "the default planner and --model-chooses need a model plugin with a 'reasoning' strategy "
+            "(pip install vrooli-litellm); or pass --plan FILE or --planner FILE"
+        )
     try:
-        return SwarmRunner(engine, planner=planner, on_failure=on_failure, escalate_to=escalate_to, max_parallel=max_parallel, wait_for_people=wait_for_people)
+        chooser = "model" if model_chooses else None
+        return SwarmRunner(engine, planner=planner, chooser=chooser, chooser_model=model, on_failure=on_failure, escalate_to=escalate_to, max_parallel=max_parallel, wait_for_people=wait_for_people)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 

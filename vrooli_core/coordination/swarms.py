@@ -89,6 +89,8 @@ class SwarmRunner:
 
     ``planner``: the routine that decomposes an objective (see :func:`make_plan`); not needed when a
     plan is given. ``chooser``: picks among qualified agents (see :func:`assign_tasks`).
+    ``chooser="model"``: ask :func:`~vrooli_core.coordination.chooser.default_chooser` (a model step,
+    ``chooser_model``) for every task several agents qualify for; its runs count as the swarm's spend.
     ``on_failure``: ``"replan"`` (then escalate, if ``escalate_to`` names a person, else fail),
     ``"escalate"`` or ``"fail"``. ``criteria``: the objective is met (the swarm completes early).
     ``wait_for_people``: wait here for people's answers instead of returning while they are due.
@@ -100,7 +102,8 @@ class SwarmRunner:
         engine: Engine,
         *,
         planner: RoutineLike | None = None,
-        chooser: Chooser | None = None,
+        chooser: Chooser | str | None = None,
+        chooser_model: str | None = None,
         on_failure: str = "replan",
         escalate_to: str | None = None,
         criteria: Criteria | None = None,
@@ -118,7 +121,10 @@ class SwarmRunner:
         self.engine = engine
         self.store = CoordinationStore(engine.storage)
         self.planner = planner
+        if isinstance(chooser, str) and chooser != "model":
+            raise ValueError(f"chooser must be a callable, 'model' or None, not {chooser!r}")
         self.chooser = chooser
+        self.chooser_model = chooser_model
         self.on_failure = on_failure
         self.escalate_to = escalate_to
         self.criteria = criteria
@@ -383,7 +389,13 @@ class SwarmRunner:
                 finally:
                     swarm = await self._charge_planning(swarm, [a.run_id for a in attempts])
                 plan, runs = result.plan, tuple(a.run_id for a in attempts)
-            assignments = await assign_tasks(_needing_routines(plan), candidates, chooser=self.chooser, excluded=excluded, done=done)
+            chooser_runs: list[str] = []
+            try:
+                assignments = await assign_tasks(
+                    _needing_routines(plan), candidates, chooser=self._chooser(swarm, team, chooser_runs), excluded=excluded, done=done
+                )
+            finally:
+                swarm = await self._charge_planning(swarm, chooser_runs)
         except (PlanError, AssignmentError) as exc:
             tried = [attrs.asdict(a) for a in getattr(exc, "attempts", ())]
             swarm = self._log(swarm, "swarm.plan_rejected", reason=str(exc), code=exc.code, attempts=tried)
@@ -404,6 +416,16 @@ class SwarmRunner:
         await self._save(swarm)
         return swarm
 
+    def _chooser(self, swarm: Swarm, team: Team, runs: list[str]) -> Chooser | None:
+        if self.chooser != "model":
+            return self.chooser  # type: ignore[return-value]
+        from vrooli_core.coordination.chooser import default_chooser, routine_chooser
+
+        profiles = {a.name: {"role": a.role, "goal": a.goal} for a in team.agents}
+        profiles.update({p.id: {"role": ", ".join(p.roles), "name": p.name} for p in team.people})
+        labels = {SWARM_LABEL: swarm.id, TASK_LABEL: "assignment"}
+        return routine_chooser(self.engine, default_chooser(self.chooser_model), labels=labels, profiles=profiles, runs=runs)
+
     async def _registered(self, routine_id: str) -> bool:
         try:
             await self.engine.latest(routine_id)
@@ -412,7 +434,7 @@ class SwarmRunner:
         return True
 
     async def _charge_planning(self, swarm: Swarm, run_ids: Iterable[str]) -> Swarm:
-        """Count what the planner's runs spent."""
+        """Count what the planner's (or the chooser's) runs spent."""
         spent = cost = 0.0
         for run_id in run_ids:
             usage = (await self.engine.get_run(run_id)).usage
