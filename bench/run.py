@@ -251,6 +251,7 @@ def plan(quick: bool) -> list[Case | Derived]:
     cases += bpmn_plan(quick)
     cases += storage_plan(quick)
     cases += execution_plan(quick)
+    cases += swarm_plan(quick)
     return cases
 
 
@@ -528,6 +529,48 @@ def execution_plan(quick: bool) -> list[Case | Derived]:
     ]
 
 
+def _overhead_check(limit_pct: float) -> Check:
+    def check(m: dict[str, Any]) -> bool | None:
+        if m.get("overhead_pct") is None:
+            return None
+        return bool(m.get("completed")) and m["overhead_pct"] <= limit_pct
+
+    return check
+
+
+def swarm_plan(quick: bool) -> list[Case | Derived]:
+    """The swarm group (``bench.swarm_cases``, tier 1 coordination): a given plan of 100 tasks for
+    10 agents with a 50 ms fake model, against the same runs through ``engine.run`` without the
+    swarm, in the same process."""
+    module = "bench.swarm_cases"
+    reps = 1 if quick else 3
+    shape = {"layers": 10, "width": 10, "agents": 10, "latency_s": 0.05, "max_parallel": 16, "reps": reps}
+    target = "coordination overhead ≤ 10% (swarm wall / baseline wall - 1)"
+    return [
+        Case(
+            "swarm-100",
+            "swarm",
+            shape | {"store": "memory"},
+            target,
+            _overhead_check(10.0),
+            module=module,
+            timeout=600,
+            note="10 layers x 10 tasks (each on 1-2 tasks of the layer before), given plan (no planner), memory://; "
+            "baseline: the same one-step agent routines and inputs through engine.run in dependency order",
+        ),
+        Case(
+            "swarm-100-sqlite",
+            "swarm",
+            shape | {"store": "sqlite"},
+            target,
+            _overhead_check(10.0),
+            module=module,
+            timeout=600,
+            note="the same on a new SQLite file per engine (vrooli-sqlalchemy), both sides",
+        ),
+    ]
+
+
 #: Group names that are not a prefix of their cases' names.
 _GROUPS = {"execution": "exec"}
 
@@ -713,7 +756,7 @@ def headline(record: dict[str, Any]) -> str:
     if record.get("unavailable"):
         return "unavailable" + (f": {str(m['reason'])[:70]}" if m.get("reason") else "")
     name = record["name"]
-    if name.startswith("exec-") and m.get("headline"):
+    if name.startswith(("exec-", "swarm-")) and m.get("headline"):
         return str(m["headline"])
     if name.startswith("durable-"):
         return _durable_headline(name, m)

@@ -100,3 +100,33 @@ async def test_unreadable_document(coordination: CoordinationStore) -> None:
     await coordination.storage.put_doc("swarms", "bad", {"id": "bad", "team_id": "t"})
     with pytest.raises(StorageError, match="stored swarm 'bad' is unreadable"):
         await coordination.get_swarm("bad")
+
+
+async def test_a_long_swarm_is_stored_in_chunks_and_a_save_rewrites_only_the_last_ones(coordination: CoordinationStore) -> None:
+    from vrooli_core.coordination.model import SwarmEvent
+    from vrooli_core.coordination.store import EVENT_CHUNK
+
+    s = swarm()
+    events = tuple(SwarmEvent(i, "task.completed", float(i), {"task": f"t{i}"}) for i in range(1, 2 * EVENT_CHUNK + 6))
+    for i in range(EVENT_CHUNK + 3):
+        s = s.write(f"task.t{i}", {"n": i}, by="analyst", at=float(i))
+    s = Swarm(s.id, s.team_id, s.objective, s.agents, s.status, s.limits, s.blackboard, events=events)
+    await coordination.put_swarm(s)
+    assert await coordination.get_swarm("s1") == s
+    light = await coordination.get_swarm("s1", events=False)
+    assert light.events == () and light.blackboard == s.blackboard
+    puts: list[str] = []
+    real = coordination.storage.put_doc
+
+    async def counting(collection, doc_id, doc):
+        puts.append(collection)
+        await real(collection, doc_id, doc)
+
+    coordination.storage.put_doc = counting  # type: ignore[method-assign]
+    more = Swarm(s.id, s.team_id, s.objective, s.agents, s.status, s.limits, s.blackboard, events=(*events, SwarmEvent(len(events) + 1, "x", 0.0)))
+    await coordination.put_swarm(more)
+    assert puts == ["swarm_events", "swarm_blackboard", "swarms"]  # the last chunks only
+    assert await CoordinationStore(coordination.storage).get_swarm("s1") == more  # a fresh store reads it all
+    await coordination.delete_swarm("s1")
+    with pytest.raises(NotFoundError):
+        await coordination.get_swarm("s1")

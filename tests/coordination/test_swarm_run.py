@@ -391,3 +391,25 @@ async def test_a_model_chooses_among_qualified_agents_and_a_wrong_answer_falls_b
     assert len(chooser_runs) == 3
     [assigned_b] = [e for e in swarm.events if e.type == "task.assigned" and e.data["task"] == "b"]
     assert assigned_b.data["how"] == "fallback"
+
+
+async def test_a_stop_asked_through_another_runner_is_carried_out_by_the_one_moving_the_swarm(host, store):
+    plan = {"tasks": [{"id": "a", "title": "Slow", "capabilities": ["search"]}]}
+    world = World([plan], delay=30)
+    host.register(fake(world).plugin(), "model")
+    async with Engine.open(store, host=host) as engine:
+        result: list[Any] = []
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+
+                async def go():
+                    result.append(await runner(engine).run(TEAM, "Slowly", agents=["ana"], swarm_id="swarm-far"))
+
+                tg.start_soon(go)
+                while "a" not in world.task_inputs:
+                    await anyio.sleep(0.01)
+                elsewhere = await SwarmRunner(engine).stop("swarm-far", "from another process")
+                assert elsewhere.status is SwarmStatus.RUNNING  # left to the runner moving it
+    [swarm] = result
+    assert swarm.status is SwarmStatus.CANCELLED and swarm.reason == "from another process"
+    assert swarm.task("a").status is TaskStatus.CANCELLED

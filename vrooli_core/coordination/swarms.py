@@ -66,14 +66,6 @@ _LIVE = (TaskStatus.RUNNING, TaskStatus.WAITING)
 _DONE = (TaskStatus.COMPLETED, TaskStatus.SKIPPED)
 
 
-class _Superseded(Exception):
-    """The stored swarm ended while this runner moved it (stopped from elsewhere)."""
-
-    def __init__(self, swarm: Swarm) -> None:
-        super().__init__(swarm.id)
-        self.swarm = swarm
-
-
 @attrs.define
 class _Report:
     """What a task's run reported back to the loop."""
@@ -137,6 +129,8 @@ class SwarmRunner:
         self._stops: dict[str, anyio.Event] = {}
         self._stop_reasons: dict[str, str] = {}
         self._wakers: dict[str, Any] = {}
+        self._owner = uuid.uuid4().hex
+        self._loaded: dict[str, Any] = {}
 
     # -- the public surface -------------------------------------------------------------------
 
@@ -186,9 +180,10 @@ class SwarmRunner:
         return await self._go(swarm, team, None)
 
     async def stop(self, swarm_id: str, reason: str = "stopped by a person") -> Swarm:
-        """A person's stop: the swarm's task runs are cancelled and it ends ``cancelled``. When this
-        runner is moving the swarm, its loop winds it down; otherwise it is wound down here (a
-        runner moving it elsewhere finds it ended at its next save, and lets it go)."""
+        """A person's stop: the swarm's task runs are cancelled and it ends ``cancelled``. The stop
+        is stored; a runner moving the swarm (here, or in another process) winds it down within
+        ``poll`` seconds; a swarm nobody moves is wound down here."""
+        await self.store.request_stop(swarm_id, reason, self._now())
         moving = self._stops.get(swarm_id)
         if moving is not None:
             self._stop_reasons[swarm_id] = reason
@@ -196,7 +191,7 @@ class SwarmRunner:
             self._wakers[swarm_id].send_nowait(None)  # wakes the loop at once
             return await self.store.get_swarm(swarm_id)
         swarm = await self.store.get_swarm(swarm_id)
-        if swarm.status.finished:
+        if swarm.status.finished or await self.store.mover(swarm_id, self._now()) is not None:
             return swarm
         swarm = self._log(attrs.evolve(swarm, stop=reason), "swarm.stop_requested", reason=reason)
         return await self._finish(swarm, SwarmStatus.CANCELLED, reason, cancel=True)
@@ -210,6 +205,7 @@ class SwarmRunner:
         if swarm.id in self._stops:
             raise CoordinationError(f"swarm {swarm.id!r} is already moving in this runner")
         stop = self._stops[swarm.id] = anyio.Event()
+        await self._heartbeat(swarm)
         try:
             if swarm.status is SwarmStatus.FORMING:
                 swarm = swarm.transition(SwarmStatus.PLANNING)
@@ -219,12 +215,12 @@ class SwarmRunner:
                 if swarm.status.finished:
                     return swarm
             return await self._execute(swarm, team, stop)
-        except _Superseded as exc:
-            return exc.swarm
         finally:
             del self._stops[swarm.id]
             self._stop_reasons.pop(swarm.id, None)
             self._wakers.pop(swarm.id, None)
+            with anyio.CancelScope(shield=True):
+                await self.store.drop_mover(swarm.id)
 
     async def _execute(self, swarm: Swarm, team: Team, stop: anyio.Event) -> Swarm:
         send, receive = anyio.create_memory_object_stream[_Report | None](math.inf)
@@ -235,18 +231,18 @@ class SwarmRunner:
         failed: SwarmTask | None = None
         async with anyio.create_task_group() as tg:
 
-            def launch(task: SwarmTask) -> None:
+            def launch(task: SwarmTask, fresh: bool = True) -> None:
                 scope = anyio.CancelScope()
                 live[task.id] = scope
-                tg.start_soon(self._task_run, swarm, team, task, send, scope)
+                tg.start_soon(self._task_run, swarm, team, task, send, scope, fresh)
 
             # Runs of a swarm resumed after a restart: find them again.
             for task in swarm.current_tasks():
                 if task.status in _LIVE and task.run_id is not None:
-                    launch(task)
+                    launch(task, fresh=False)
             if swarm.escalation is not None:
                 swarm = await self._escalation_answered(swarm)
-            look = False
+            look = True  # a stop asked while nobody moved the swarm
             while True:
                 ended = await self._ended(swarm, stop, look)
                 if ended is not None:
@@ -254,13 +250,17 @@ class SwarmRunner:
                         scope.cancel()
                     return await self._finish(*ended, cancel=True)
                 if failed is None and swarm.escalation is None:
+                    starting: list[str] = []
+                    running = sum(1 for t in live if swarm.task(t).status is TaskStatus.RUNNING)
                     for task in self._ready(swarm):
-                        if sum(1 for t in live if swarm.task(t).status is TaskStatus.RUNNING) >= self.max_parallel:
+                        if running + len(starting) >= self.max_parallel or self._out_of_rounds(swarm):
                             break
-                        if swarm.limits.rounds is not None and swarm.rounds >= swarm.limits.rounds:
-                            break
-                        swarm = await self._begin(swarm, task)
-                        launch(swarm.task(task.id))
+                        swarm = self._begin(swarm, task)
+                        starting.append(task.id)
+                    if starting:
+                        await self._save(swarm)  # the run ids are stored before the runs exist
+                        for task_id in starting:
+                            launch(swarm.task(task_id))
                 busy = [t for t in live if swarm.task(t).status is TaskStatus.RUNNING]
                 if not busy:
                     if failed is not None:
@@ -287,24 +287,30 @@ class SwarmRunner:
                     if swarm.escalation is not None and self.wait_for_people:
                         swarm = await self._escalation_answered(swarm)
                     continue
-                task = swarm.task(report.task)
-                if task.generation != report.generation or task.attempt != report.attempt:
-                    continue  # a report of a run the swarm has moved past (cancelled by a re-plan)
-                if report.run.status is RunStatus.WAITING:
-                    asking.add(task.id)
-                    swarm = await self._waiting(swarm, task, report.run)
-                    continue
-                live.pop(task.id, None)
-                overran = task.credits is not None and report.run.usage.credits > task.credits
-                if report.run.status is RunStatus.COMPLETED and not overran:
-                    swarm = await self._completed(swarm, task, report.run)
-                    if self.criteria is not None and await _maybe(self.criteria(swarm)):
-                        for scope in live.values():
-                            scope.cancel()
-                        return await self._finish(swarm, SwarmStatus.COMPLETED, "the objective's criteria are met", cancel=True)
-                else:
-                    swarm = await self._failed(swarm, task, report.run)
-                    failed = failed or swarm.task(task.id)
+                # Every report already there is taken together: one save for all of them.
+                batch = [report, *_drain(receive)]
+                for report in batch:
+                    if report is None:
+                        continue  # a wake-up (a stop): seen at the top of the loop
+                    task = swarm.task(report.task)
+                    if task.generation != report.generation or task.attempt != report.attempt:
+                        continue  # a report of a run the swarm has moved past (cancelled by a re-plan)
+                    if report.run.status is RunStatus.WAITING:
+                        asking.add(task.id)
+                        swarm = await self._waiting(swarm, task, report.run)
+                        continue
+                    live.pop(task.id, None)
+                    overran = task.credits is not None and report.run.usage.credits > task.credits
+                    if report.run.status is RunStatus.COMPLETED and not overran:
+                        swarm = self._completed(swarm, task, report.run)
+                    else:
+                        swarm = self._failed(swarm, task, report.run)
+                        failed = failed or swarm.task(task.id)
+                await self._save(swarm)
+                if failed is None and self.criteria is not None and await _maybe(self.criteria(swarm)):
+                    for scope in live.values():
+                        scope.cancel()
+                    return await self._finish(swarm, SwarmStatus.COMPLETED, "the objective's criteria are met", cancel=True)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _next_report(self, receive: Any, swarm: Swarm) -> _Report | None:
@@ -329,7 +335,8 @@ class SwarmRunner:
         stored by another process), the credits, the time."""
         reason = self._stop_reasons.get(swarm.id) if stop.is_set() else None
         if reason is None and look:
-            reason = (await self.store.get_swarm(swarm.id)).stop
+            reason = await self.store.stop_requested(swarm.id)
+            await self._heartbeat(swarm)
         if reason is not None:
             swarm = self._log(attrs.evolve(swarm, stop=reason), "swarm.stop_requested", reason=reason)
             return swarm, SwarmStatus.CANCELLED, reason
@@ -480,25 +487,26 @@ class SwarmRunner:
 
     # -- tasks --------------------------------------------------------------------------------
 
-    async def _begin(self, swarm: Swarm, task: SwarmTask) -> Swarm:
-        """Mark ``task`` running under a new run id, stored before the run exists."""
+    def _begin(self, swarm: Swarm, task: SwarmTask) -> Swarm:
+        """``task`` running under a new run id (stored, by the caller, before the run exists)."""
         attempt = task.attempt + 1
         run_id = f"{swarm.id}.{task.id}.g{task.generation}.a{attempt}"
         swarm = self._update(swarm, task, status=TaskStatus.RUNNING, run_id=run_id, attempt=attempt, error=None, code=None)
         swarm = attrs.evolve(swarm, rounds=swarm.rounds + 1)
-        swarm = self._log(swarm, "task.started", task=task.id, assignee=task.assignee, run=run_id, attempt=attempt)
-        await self._save(swarm)
-        return swarm
+        return self._log(swarm, "task.started", task=task.id, assignee=task.assignee, run=run_id, attempt=attempt)
 
-    async def _task_run(self, swarm: Swarm, team: Team, task: SwarmTask, send: Any, scope: anyio.CancelScope) -> None:
+    async def _task_run(self, swarm: Swarm, team: Team, task: SwarmTask, send: Any, scope: anyio.CancelScope, fresh: bool) -> None:
+        """Run ``task`` (``fresh``: its run id was just given, so no run of it exists yet; else look
+        for the run first: a swarm resumed after a restart)."""
         with scope:
             assert task.run_id is not None
             try:
+                if fresh:
+                    raise NotFoundError(task.run_id)
                 run = await self.engine.get_run(task.run_id)
             except NotFoundError:
                 routine, inputs, labels, compressed = self._task_work(swarm, team, task)
-                if isinstance(routine, str):
-                    routine = await self.engine.latest(routine)
+                routine = await self._routine(routine)
                 if compressed:
                     self._publish(swarm, SwarmEvent(0, "context.compressed", self._now(), {"task": task.id, "cut": list(compressed)}))
                 limits = Limits(max_credits=task.credits) if task.credits is not None else None
@@ -511,6 +519,15 @@ class SwarmRunner:
             if run.status is RunStatus.WAITING and self.wait_for_people:
                 run = await self.engine.wait(run.id, finished=True)
                 await send.send(_Report(task.id, task.generation, task.attempt, run))
+
+    async def _routine(self, routine: Any) -> Any:
+        """A routine id's latest version; a one-step routine's source loaded once per runner."""
+        if isinstance(routine, str):
+            return await self.engine.latest(routine)
+        known = self._loaded.get(routine.text)
+        if known is None:
+            known = self._loaded[routine.text] = await self.engine.load(routine)
+        return known
 
     def _task_work(self, swarm: Swarm, team: Team, task: SwarmTask) -> tuple[Any, dict[str, Any], dict[str, str], tuple[str, ...]]:
         """The routine, inputs and labels of ``task``'s run."""
@@ -537,11 +554,9 @@ class SwarmRunner:
             return swarm
         open_tasks = [w.id for w in await self.engine.tasks(run_id=run.id)]
         swarm = self._update(swarm, task, status=TaskStatus.WAITING)
-        swarm = self._log(swarm, "task.waiting", task=task.id, assignee=task.assignee, run=run.id, human_tasks=open_tasks)
-        await self._save(swarm)
-        return swarm
+        return self._log(swarm, "task.waiting", task=task.id, assignee=task.assignee, run=run.id, human_tasks=open_tasks)
 
-    async def _completed(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
+    def _completed(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
         outputs = dict(run.outputs or {})
         result = outputs.get("result", outputs) if set(outputs) <= {"result"} else outputs
         swarm = self._spend(swarm, task, run, status=TaskStatus.COMPLETED)
@@ -549,11 +564,9 @@ class SwarmRunner:
         key = f"task.{task.id}"
         swarm = swarm.write(key, result, by=task.assignee, at=self._now(), by_kind=by_kind, run_id=run.id)
         swarm = self._log(swarm, "task.completed", task=task.id, assignee=task.assignee, run=run.id, credits=run.usage.credits)
-        swarm = self._log(swarm, "blackboard.updated", key=key, by=task.assignee, run=run.id)
-        await self._save(swarm)
-        return swarm
+        return self._log(swarm, "blackboard.updated", key=key, by=task.assignee, run=run.id)
 
-    async def _failed(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
+    def _failed(self, swarm: Swarm, task: SwarmTask, run: Run) -> Swarm:
         """``task``'s run failed, was cancelled, or spent more than the task was given (its result
         is then not used: the budget is the contract)."""
         error = run.error
@@ -564,9 +577,7 @@ class SwarmRunner:
             message = error.message if error is not None else f"its run was {run.status}"
         overrun = code == "limit_exceeded"
         swarm = self._spend(swarm, task, run, status=TaskStatus.FAILED, error=message, code=code)
-        swarm = self._log(swarm, "task.failed", task=task.id, assignee=task.assignee, run=run.id, code=code, error=message, overrun=overrun)
-        await self._save(swarm)
-        return swarm
+        return self._log(swarm, "task.failed", task=task.id, assignee=task.assignee, run=run.id, code=code, error=message, overrun=overrun)
 
     def _spend(self, swarm: Swarm, task: SwarmTask, run: Run, **changes: Any) -> Swarm:
         swarm = self._update(swarm, task, spent=task.spent + run.usage.credits, cost=task.cost + run.usage.cost, **changes)
@@ -674,15 +685,12 @@ class SwarmRunner:
             self.on_event(swarm, event)
 
     async def _save(self, swarm: Swarm) -> None:
-        """Store ``swarm``, unless it was ended meanwhile by another process (a person's stop):
-        then this runner lets it go (``_Superseded``)."""
-        try:
-            stored = await self.store.get_swarm(swarm.id)
-        except NotFoundError:
-            stored = None
-        if stored is not None and stored.status.finished and not swarm.status.finished:
-            raise _Superseded(stored)
         await self.store.put_swarm(swarm)
+
+    async def _heartbeat(self, swarm: Swarm) -> None:
+        """Say that this runner moves ``swarm`` for a while (``stop`` elsewhere then leaves the
+        winding down to it)."""
+        await self.store.set_mover(swarm.id, self._owner, self._now() + max(3 * self.poll, 10.0))
 
     def _now(self) -> float:
         return time.time()
@@ -737,6 +745,16 @@ def report(swarm: Swarm) -> str:
     keys = list(swarm.blackboard)
     lines.append("Blackboard: " + (", ".join(keys) if keys else "empty"))
     return "\n".join(lines)
+
+
+def _drain(receive: Any) -> list[_Report | None]:
+    """The reports already waiting in the stream, without waiting for more."""
+    found: list[_Report | None] = []
+    while True:
+        try:
+            found.append(receive.receive_nowait())
+        except anyio.WouldBlock:
+            return found
 
 
 async def _maybe(value: Any) -> Any:
