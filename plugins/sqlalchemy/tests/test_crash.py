@@ -268,7 +268,7 @@ async def kill_workers(run_id: str, client: Engine, workers: Workers, rng: rando
             await anyio.sleep(rng.uniform(0.0, 0.06))
         elif rng.random() < 0.05:
             when = "claiming"  # about when it claims the run and loads it
-            await anyio.sleep(max(free - time.monotonic(), 0.0) + rng.uniform(0.0, 0.05))
+            await anyio.sleep(max(free - time.monotonic(), 0.0) + rng.uniform(0.0, 0.02))
         else:
             when = "working"
             target = aim(kills, seen.position, rng)
@@ -278,7 +278,8 @@ async def kill_workers(run_id: str, client: Engine, workers: Workers, rng: rando
             # The next events follow within milliseconds: land before, inside or after them.
             await anyio.sleep(rng.uniform(0.0, 0.006))
         await workers.kill(pid)
-        last_kill = time.monotonic()
+        if when != "starting":  # a worker killed while starting held no lease: it frees nothing
+            last_kill = time.monotonic()
         seen = await look(client, run_id)
         kills.append((seen.position, when))
 
