@@ -72,3 +72,46 @@ async def test_the_check_itself():
     assert isinstance(await ask("lookup", {AGENT: "nobody"}), Deny)  # an agent granted nothing
     with pytest.raises(ValueError, match="comma"):
         agent_labels("a", ["x,y"])
+
+
+PARENT = RoutineSource(
+    """
+id = "parent"
+start = "call"
+[steps.call]
+kind = "subroutine"
+routine = "child"
+""",
+    "parent.flow.toml",
+)
+CHILD = RoutineSource(
+    """
+id = "child"
+start = "read"
+[steps.read]
+kind = "tool"
+tool = "lookup"
+args = {key = "a"}
+next = "wipe"
+[steps.wipe]
+kind = "tool"
+tool = "delete_everything"
+""",
+    "child.flow.toml",
+)
+
+
+async def test_an_agent_starting_a_routine_it_was_not_granted_is_denied_and_grants_hold_in_subroutines(host, store):
+    host.register(Tools(), "tools")
+    async with Engine.open(store, host=host) as engine:
+        await engine.load(CHILD)
+        denied = await engine.run(PARENT, labels=agent_labels("analyst", ["lookup"], routines=["other"]))
+        granted = await engine.run(PARENT, labels=agent_labels("analyst", ["lookup"], routines=["child"]))
+        [child] = await engine.list_runs(parent_run_id=granted.id)
+        unrestricted = await engine.run(PARENT, labels=agent_labels("analyst", ["lookup", "delete_everything"]))
+    assert denied.status is RunStatus.FAILED and denied.error.code == "safety_denied" and denied.error.element == "call"
+    assert "agent 'analyst' was not granted routine 'child' (granted: other)" in denied.error.message
+    # the child run inherits the agent's labels: its tool grants hold there too
+    assert granted.status is RunStatus.FAILED and child.status is RunStatus.FAILED
+    assert "was not granted tool 'delete_everything'" in child.error.message
+    assert unrestricted.status is RunStatus.COMPLETED  # no routine grants given: subroutines not restricted

@@ -7,6 +7,12 @@ Labels (set by whoever starts the agent's run — the swarm):
 ``vrooli.agent``         the agent's name; runs without it are not an agent's, and pass
 ``vrooli.agent.tools``   the granted tool names, comma-separated (routines an agent may call as
                          tools are tools by their tool name)
+``vrooli.agent.routines`` the routines the agent may start as subroutines (call activities),
+                         comma-separated; without the label, subroutines are not restricted
+
+Child runs inherit their parent's labels, so the grants hold inside subroutines too. A subroutine
+step of a routine the agent was not granted fails before its child run is created
+(``routine_denied``; the engine asks it, code ``safety_denied``).
 """
 
 from __future__ import annotations
@@ -16,19 +22,38 @@ from typing import ClassVar
 
 from vrooli_core.execution.safety import ALLOW, Deny, SafetyCheck, SafetyPoint, SafetyRequest, SafetyResult
 
-__all__ = ["AGENT", "AGENT_TOOLS", "AgentPermissions", "agent_labels"]
+__all__ = ["AGENT", "AGENT_ROUTINES", "AGENT_TOOLS", "AgentPermissions", "agent_labels", "routine_denied"]
 
 AGENT = "vrooli.agent"
 AGENT_TOOLS = "vrooli.agent.tools"
+AGENT_ROUTINES = "vrooli.agent.routines"
 
 
-def agent_labels(agent: str, tools: Iterable[str]) -> dict[str, str]:
-    """The labels of a run done by ``agent`` with ``tools`` granted."""
-    names = sorted(set(tools))
-    bad = [t for t in names if "," in t]
+def agent_labels(agent: str, tools: Iterable[str], routines: Iterable[str] | None = None) -> dict[str, str]:
+    """The labels of a run done by ``agent`` with ``tools`` (and, if given, ``routines``) granted."""
+    labels = {AGENT: agent, AGENT_TOOLS: _joined("tool", tools)}
+    if routines is not None:
+        labels[AGENT_ROUTINES] = _joined("routine", routines)
+    return labels
+
+
+def _joined(what: str, names: Iterable[str]) -> str:
+    found = sorted(set(names))
+    bad = [t for t in found if "," in t]
     if bad:
-        raise ValueError(f"tool names cannot hold a comma: {bad}")
-    return {AGENT: agent, AGENT_TOOLS: ",".join(names)}
+        raise ValueError(f"{what} names cannot hold a comma: {bad}")
+    return ",".join(found)
+
+
+def routine_denied(labels: Mapping[str, str], routine: str) -> str | None:
+    """Why an agent's run may not start ``routine`` as a subroutine, or ``None`` when it may."""
+    agent = labels.get(AGENT)
+    if agent is None or AGENT_ROUTINES not in labels:
+        return None
+    granted = {r for r in labels[AGENT_ROUTINES].split(",") if r}
+    if routine in granted:
+        return None
+    return f"agent {agent!r} was not granted routine {routine!r} (granted: {', '.join(sorted(granted)) or 'none'})"
 
 
 class AgentPermissions(SafetyCheck):

@@ -544,7 +544,7 @@ class SwarmRunner:
             return task_routine("swarm.person-task", step, name="A swarm task for a person"), dict(context.inputs), labels, ()
         agent = team.agent(task.assignee)
         context = build_context(team, swarm, task.id, agent, max_tokens=self.context_tokens)
-        labels.update(agent_labels(agent.name, agent.tools))
+        labels.update(agent_labels(agent.name, agent.tools, agent.routines))
         if planned is not None and planned.routine is not None:
             return planned.routine, dict(context.inputs), labels, context.compressed
         return _agent_routine(agent), dict(context.inputs), labels, context.compressed

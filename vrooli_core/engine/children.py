@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from vrooli_core.coordination.permissions import routine_denied
 from vrooli_core.engine.paths import PathPolicy
 from vrooli_core.errors import NotFoundError, VrooliError
 from vrooli_core.model import (
@@ -62,6 +63,10 @@ class ChildRuns:
             routine_id = step.config.get("routine")
             if not routine_id:
                 return Outcome.failure("routine_error", f"subroutine step {step.id!r} names no routine", element=step.id)
+            if self._checks_routines:
+                denied = routine_denied(st.labels, str(routine_id))
+                if denied is not None:
+                    return Outcome.failure("safety_denied", denied, element=step.id, type="SafetyDenied")
             try:
                 version = step.config.get("version")
                 routine = await self.graph(routine_id, str(version)) if version else None

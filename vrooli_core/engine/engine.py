@@ -133,6 +133,8 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, RoutineTools, StartTriggers
         self.safety_checks: list[SafetyCheck] = [checks[n]() for n in names]
         #: The checks consulted at each point, in order (most steps pass points no check watches).
         self._checks_at = {point: [c for c in self.safety_checks if point in c.points] for point in SafetyPoint}
+        #: Agent runs may start only the routines they were granted (``agent-permissions`` enabled).
+        self._checks_routines = any(c.name == "agent-permissions" for c in self.safety_checks)
         registry = self.host.strategies()
         # A plugin's strategy for a step kind wins over the kernel's builtin for that kind.
         ranked = sorted(registry.items(), key=lambda item: self.host.is_builtin(registry.owners[item[0]]))
