@@ -273,19 +273,24 @@ def _print_swarm(found: Swarm, tasks: list[Wait], *, events: bool = False) -> No
     out.print(f"swarm {found.id}: {found.status.value}" + (f" ({found.reason})" if found.reason else ""), markup=False)
     out.print(f"objective: {found.objective}", markup=False)
     out.print(f"team: {found.team_id}; agents: {', '.join(found.agents)}", markup=False)
-    limit = "" if found.limits.credits is None else f" of {found.limits.credits:g}"
-    out.print(f"spent: {found.spent:g}{limit} credits, ${found.cost:.4f}; {found.rounds} task runs; {found.replans} re-plans", markup=False)
+    limit = "" if found.limits.credits is None else f" of {found.limits.credits:.4g}"
+    out.print(f"spent: {found.spent:.4g}{limit} credits, ${found.cost:.4f}; {found.rounds} task runs; {found.replans} re-plans", markup=False)
     if found.tasks:
         rows = [
-            (t.id, t.title, t.assignee, t.status.value, f"{t.spent:g}" + ("" if t.credits is None else f"/{t.credits:g}"), ", ".join(t.depends_on), (t.run_id or "")[-24:])
+            (t.id, t.title, t.assignee, t.status.value, f"{t.spent:.4g}" + ("" if t.credits is None else f" of {t.credits:.4g}"), ", ".join(t.depends_on), (t.run_id or "").removeprefix(found.id + "."))
             for t in found.tasks
         ]
         print_rows("tasks", ("task", "title", "assignee", "status", "credits", "after", "run"), rows)
     board = found.blackboard.latest()
     if board:
-        print_rows("blackboard", ("key", "value", "by", "at"), [(k, compact(e.value), f"{e.by} ({e.by_kind.value})", when(e.at)) for k, e in board.items()])
+        print_rows("blackboard", ("key", "value", "by", "at"), [(k, _short(compact(e.value)), f"{e.by} ({e.by_kind.value})", when(e.at)) for k, e in board.items()])
     if events:
-        print_rows("events", ("#", "type", "at", "data"), [(str(e.seq), e.type, when(e.at), compact(dict(e.data))) for e in found.events])
+        print_rows("events", ("#", "type", "at", "data"), [(str(e.seq), e.type, when(e.at), _short(compact(dict(e.data)))) for e in found.events])
     if tasks:
         print_tasks(tasks, out)
         out.print(f"then: vrooli swarm resume {found.id}", markup=False)
+
+
+def _short(text: str, width: int = 120) -> str:
+    """A table cell's text cut to ``width`` characters (``--json`` has it whole)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
