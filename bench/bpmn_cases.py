@@ -20,7 +20,6 @@ from __future__ import annotations
 import gc
 import importlib.util
 import json
-import os
 import sys
 import time
 import uuid
@@ -216,19 +215,12 @@ CASES = {
 
 
 def main(argv: list[str]) -> int:
-    name, params = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
-    if os.environ.get("BENCH_GC") == "off":
-        gc.disable()
-    if importlib.util.find_spec("vrooli_bpmn") is None:
-        result: dict[str, Any] = {
-            "available": False,
-            "reason": "vrooli-bpmn is not installed (pip install -e plugins/bpmn)",
-        }
-    else:
-        result = CASES[name](params)
-    result.setdefault("maxrss_mib", w.peak_rss_mib())
-    print(json.dumps(result), flush=True)
-    return 0
+    def unavailable() -> str | None:
+        if importlib.util.find_spec("vrooli_bpmn") is None:
+            return "vrooli-bpmn is not installed (pip install -e plugins/bpmn)"
+        return None
+
+    return w.case_main(CASES, argv, unavailable)
 
 
 if __name__ == "__main__":

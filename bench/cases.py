@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -366,13 +365,7 @@ CASES = {
 
 
 def main(argv: list[str]) -> int:
-    name, params = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
-    if os.environ.get("BENCH_GC") == "off":
-        gc.disable()
-    result = CASES[name](params)
-    result.setdefault("maxrss_mib", w.peak_rss_mib())
-    print(json.dumps(result), flush=True)
-    return 0
+    return w.case_main(CASES, argv)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import contextlib
 import gc
 import inspect
 import json
-import os
 import statistics
 import sys
 import time
@@ -404,13 +403,7 @@ CASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"swarm": case_sw
 
 
 def main(argv: list[str]) -> int:
-    name, params = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
-    if os.environ.get("BENCH_GC") == "off":
-        gc.disable()
-    result = CASES[name](params)
-    result.setdefault("maxrss_mib", w.peak_rss_mib())
-    print(json.dumps(result), flush=True)
-    return 0
+    return w.case_main(CASES, argv)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import resource
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -181,3 +182,17 @@ def median(values: list[float]) -> float:
 
 def rounded(value: float, digits: int = 6) -> float:
     return round(value, digits)
+
+
+def case_main(cases: dict[str, Any], argv: list[str], unavailable: Callable[[], str | None] | None = None) -> int:
+    """The entry point of a case module run as a subprocess: ``argv`` is the case name and its
+    parameters as JSON; prints the case's result as one JSON line. ``unavailable``: says why the
+    case cannot run here (a plugin missing), or ``None``."""
+    name, params = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    if os.environ.get("BENCH_GC") == "off":
+        gc.disable()
+    reason = unavailable() if unavailable is not None else None
+    result: dict[str, Any] = {"available": False, "reason": reason} if reason else cases[name](params)
+    result.setdefault("maxrss_mib", peak_rss_mib())
+    print(json.dumps(result), flush=True)
+    return 0

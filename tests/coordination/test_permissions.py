@@ -84,21 +84,7 @@ routine = "child"
 """,
     "parent.flow.toml",
 )
-CHILD = RoutineSource(
-    """
-id = "child"
-start = "read"
-[steps.read]
-kind = "tool"
-tool = "lookup"
-args = {key = "a"}
-next = "wipe"
-[steps.wipe]
-kind = "tool"
-tool = "delete_everything"
-""",
-    "child.flow.toml",
-)
+CHILD = RoutineSource(FLOW.text.replace('id = "agent-task"', 'id = "child"'), "child.flow.toml")
 
 
 async def test_an_agent_starting_a_routine_it_was_not_granted_is_denied_and_grants_hold_in_subroutines(host, store):

@@ -9,8 +9,9 @@ from typing import Any
 
 import anyio
 import pytest
+from test_permissions import FLOW, Tools
 
-from vrooli_core import Engine, tool
+from vrooli_core import Engine
 from vrooli_core.coordination import Agent, Member, SwarmLimits, SwarmStatus, Team
 from vrooli_core.coordination.model import TaskStatus, WriterKind
 from vrooli_core.coordination.plan import PLAN_SCHEMA
@@ -18,7 +19,6 @@ from vrooli_core.coordination.planner import default_planner
 from vrooli_core.coordination.swarms import SWARM_LABEL, SwarmRunner
 from vrooli_core.execution.strategy import StepContext
 from vrooli_core.model import Outcome, RoutineSource, RunStatus, Usage
-from vrooli_core.plugins import hookimpl
 from vrooli_core.testing.fakes import FakeModelStrategy, ModelReply
 
 pytestmark = pytest.mark.anyio
@@ -226,37 +226,7 @@ async def test_a_person_assigned_a_task_gets_a_human_task_and_the_swarm_resumes_
     assert entry.by == "pat" and entry.by_kind is WriterKind.PERSON and entry.value == {"verdict": "good"}
 
 
-@tool
-def lookup(key: str) -> str:
-    return key.upper()
-
-
-@tool
-def wipe() -> str:
-    return "gone"
-
-
-class Tools:
-    @hookimpl
-    def vrooli_register_tools(self) -> list:
-        return [lookup, wipe]
-
-
-CLEANUP = RoutineSource(
-    """
-id = "cleanup"
-start = "read"
-[steps.read]
-kind = "tool"
-tool = "lookup"
-args = {key = "a"}
-next = "wipe"
-[steps.wipe]
-kind = "tool"
-tool = "wipe"
-""",
-    "cleanup.flow.toml",
-)
+CLEANUP = RoutineSource(FLOW.text.replace('id = "agent-task"', 'id = "cleanup"'), "cleanup.flow.toml")
 
 
 async def test_a_tool_the_agent_was_not_granted_is_denied_and_the_swarm_goes_on(host, store):
@@ -275,7 +245,7 @@ async def test_a_tool_the_agent_was_not_granted_is_denied_and_the_swarm_goes_on(
         clean = next(t for t in swarm.tasks if t.id == "clean")
         history = await engine.history(clean.run_id)
     assert clean.status is TaskStatus.FAILED and clean.code == "safety_denied"
-    assert "agent 'kim' was not granted tool 'wipe'" in clean.error
+    assert "agent 'kim' was not granted tool 'delete_everything'" in clean.error
     assert any(e.type == "safety.checked" and e.payload.action == "deny" for e in history)
     assert swarm.status is SwarmStatus.COMPLETED and swarm.task("note").status is TaskStatus.COMPLETED
 
