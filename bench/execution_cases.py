@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar
 
@@ -144,43 +144,12 @@ def code_chain(n: int, network: str) -> str:
 # -- timing ------------------------------------------------------------------------------------
 
 
-class Timers:
-    """Time spent inside patched coroutine functions (sequential runs only: calls must not overlap)."""
-
-    def __init__(self) -> None:
-        self.seconds: defaultdict[str, float] = defaultdict(float)
-        self.calls: Counter[str] = Counter()
-
-    @contextlib.contextmanager
-    def patch(self, owner: Any, attr: str, key: str) -> Iterator[None]:
-        original = getattr(owner, attr)
-        seconds, calls, clock = self.seconds, self.calls, time.perf_counter
-
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = clock()
-            try:
-                return await original(*args, **kwargs)
-            finally:
-                seconds[key] += clock() - t0
-                calls[key] += 1
-
-        setattr(owner, attr, timed)
-        try:
-            yield
-        finally:
-            setattr(owner, attr, original)
-
-    def reset(self) -> None:
-        self.seconds.clear()
-        self.calls.clear()
-
-
 def _us(seconds: float, n: int) -> float:
     return round(seconds / n * 1e6, 2)
 
 
 async def _chain_runs(
-    model: str, text: str, n: int, reps: int, timers: Timers | None = None, warm: str | None = None
+    model: str, text: str, n: int, reps: int, timers: w.Timers | None = None, warm: str | None = None
 ) -> tuple[dict[str, Any], list[dict[str, float]]]:
     """``reps`` runs of the chain ``text`` (N steps), each in a fresh engine after a warm-up run of
     ``warm`` (else of the same chain) in it; returns the medians and each repetition's timer totals."""
@@ -242,7 +211,7 @@ async def _overhead_fake(n: int, reps: int) -> dict[str, Any]:
         out[kind] = result
     # One more run of the model chain with the executor and the strategy timed (a few µs of wrapper
     # cost each): what of the step is the executor's, and what the engine's around it.
-    timers = Timers()
+    timers = w.Timers()
     with timers.patch(Executor, "execute", "executor"), timers.patch(BenchModel, "execute", "strategy"):
         split, per_rep = await _chain_runs("fake", chain(n, "model"), n, 1, timers)
     executor_us = _median_split(per_rep, "executor", n) or 0.0
@@ -294,7 +263,7 @@ async def _overhead_litellm(n: int, reps: int) -> dict[str, Any]:
     import_s = time.perf_counter() - t0
     # The same chain with the kernel fake, in this process: the engine's own cost per model step.
     fake, _ = await _chain_runs("fake", chain(n, "model"), n, reps)
-    timers = Timers()
+    timers = w.Timers()
     with (
         timers.patch(Executor, "execute", "executor"),
         timers.patch(base.ModelStrategy, "execute", "strategy"),
@@ -317,7 +286,7 @@ async def _overhead_litellm(n: int, reps: int) -> dict[str, Any]:
     async def stub(self: Any, *args: Any, **kwargs: Any) -> Any:
         return stored
 
-    stub_timers = Timers()
+    stub_timers = w.Timers()
     with (
         stub_timers.patch(Executor, "execute", "executor"),
         stub_timers.patch(base.ModelStrategy, "execute", "strategy"),

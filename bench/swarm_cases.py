@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import inspect
 import json
 import statistics
 import sys
 import time
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
 import anyio
@@ -210,50 +208,6 @@ async def run_swarm(engine: Engine, team: Team, plan: Plan, max_parallel: int, s
 # -- timing ------------------------------------------------------------------------------------
 
 
-class Timers:
-    """Time inside patched functions. The swarm's coordinating loop's calls never overlap (one loop
-    moves the swarm); calls made by task runs (``storage_get_doc:vrooli.starts``, from
-    ``engine.load`` in every ``engine.run`` of a routine source) may, and then add up beyond the wall."""
-
-    def __init__(self) -> None:
-        self.seconds: defaultdict[str, float] = defaultdict(float)
-        self.calls: defaultdict[str, int] = defaultdict(int)
-
-    @contextlib.contextmanager
-    def patch(self, owner: Any, attr: str, key: str, by_first_arg: bool = False) -> Iterator[None]:
-        """Time ``owner.attr`` under ``key`` (``by_first_arg``: under ``key:<first argument>``, e.g.
-        a storage call by collection)."""
-        original = getattr(owner, attr)
-        seconds, calls, clock = self.seconds, self.calls, time.perf_counter
-
-        if inspect.iscoroutinefunction(original):
-
-            async def timed(*args: Any, **kwargs: Any) -> Any:
-                t0 = clock()
-                try:
-                    return await original(*args, **kwargs)
-                finally:
-                    name = f"{key}:{args[0]}" if by_first_arg and args else key
-                    seconds[name] += clock() - t0
-                    calls[name] += 1
-
-        else:
-
-            def timed(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-                t0 = clock()
-                try:
-                    return original(*args, **kwargs)
-                finally:
-                    seconds[key] += clock() - t0
-                    calls[key] += 1
-
-        setattr(owner, attr, timed)
-        try:
-            yield
-        finally:
-            setattr(owner, attr, original)
-
-
 async def _timed(
     store: str,
     side: str,
@@ -358,7 +312,7 @@ async def _split(store: str, team: Team, plan: Plan, max_parallel: int, warm: Pl
     from vrooli_core.coordination import swarms
     from vrooli_core.coordination.store import CoordinationStore
 
-    timers = Timers()
+    timers = w.Timers()
     async with open_engine(store) as engine:
         await run_swarm(engine, team, warm, max_parallel, "warm-split")
         gc.collect()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import json
 import os
 import resource
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -196,3 +198,50 @@ def case_main(cases: dict[str, Any], argv: list[str], unavailable: Callable[[], 
     result.setdefault("maxrss_mib", peak_rss_mib())
     print(json.dumps(result), flush=True)
     return 0
+
+
+class Timers:
+    """Time inside patched functions (sync or async), by key. Calls that overlap (concurrent task
+    runs) add up beyond the wall time."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.calls: defaultdict[str, int] = defaultdict(int)
+
+    @contextlib.contextmanager
+    def patch(self, owner: Any, attr: str, key: str, by_first_arg: bool = False) -> Iterator[None]:
+        """Time ``owner.attr`` under ``key`` (``by_first_arg``: under ``key:<first argument>``, e.g.
+        a storage call by collection)."""
+        original = getattr(owner, attr)
+        seconds, calls, clock = self.seconds, self.calls, time.perf_counter
+
+        if inspect.iscoroutinefunction(original):
+
+            async def timed(*args: Any, **kwargs: Any) -> Any:
+                t0 = clock()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    name = f"{key}:{args[0]}" if by_first_arg and args else key
+                    seconds[name] += clock() - t0
+                    calls[name] += 1
+
+        else:
+
+            def timed(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                t0 = clock()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    seconds[key] += clock() - t0
+                    calls[key] += 1
+
+        setattr(owner, attr, timed)
+        try:
+            yield
+        finally:
+            setattr(owner, attr, original)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
