@@ -1,0 +1,94 @@
+"""Graphs the tests run: plain Python nodes, no model."""
+
+from __future__ import annotations
+
+import itertools
+import operator
+from typing import Annotated, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+CALLS: list[str] = []
+
+
+class Count(TypedDict):
+    n: int
+    trail: Annotated[list[str], operator.add]
+
+
+def step(name: str):
+    def node(state: Count) -> dict:
+        CALLS.append(name)
+        return {"n": state["n"] + 1, "trail": [name]}
+
+    return node
+
+
+def chain_builder(length: int = 3) -> StateGraph:
+    g = StateGraph(Count)
+    names = [f"s{i}" for i in range(1, length + 1)]
+    for name in names:
+        g.add_node(name, step(name))
+    g.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        g.add_edge(a, b)
+    g.add_edge(names[-1], END)
+    return g
+
+
+chain = chain_builder()
+compiled_chain = chain_builder().compile()
+
+
+def make_chain() -> StateGraph:
+    return chain_builder(2)
+
+
+class Review(TypedDict):
+    draft: str
+    verdict: str
+
+
+def write(state: Review) -> dict:
+    CALLS.append("write")
+    return {"draft": f"draft for {state['draft']}"}
+
+
+def ask(state: Review) -> dict:
+    CALLS.append("ask:before")
+    answer = interrupt({"question": "Send it?", "draft": state["draft"]})
+    CALLS.append("ask:after")
+    return {"verdict": answer["verdict"] if isinstance(answer, dict) else str(answer)}
+
+
+review = StateGraph(Review)
+review.add_node("write", write)
+review.add_node("ask", ask)
+review.add_edge(START, "write")
+review.add_edge("write", "ask")
+review.add_edge("ask", END)
+
+
+def boom(state: Count) -> dict:
+    raise ValueError("the node broke")
+
+
+broken = StateGraph(Count)
+broken.add_node("fine", step("fine"))
+broken.add_node("boom", boom)
+broken.add_edge(START, "fine")
+broken.add_edge("fine", "boom")
+broken.add_edge("boom", END)
+
+
+def again(state: Count) -> dict:
+    return {"n": state["n"] + 1}
+
+
+loop = StateGraph(Count)
+loop.add_node("again", again)
+loop.add_edge(START, "again")
+loop.add_edge("again", "again")
+
+not_a_graph = {"nodes": []}
