@@ -46,7 +46,9 @@ def install_targets(folder: Path, plugins: dict[str, Path]) -> list[str]:
         current = pending.pop()
         extras = projects[current].get("optional-dependencies", {})
         targets.append(f"{current}[test]" if current == folder and "test" in extras else str(current))
-        for requirement in projects[current].get("dependencies", []):
+        # The plugin's own test extra may name other plugins of this checkout (tests across plugins).
+        tests = extras.get("test", []) if current == folder else []
+        for requirement in [*projects[current].get("dependencies", []), *tests]:
             local = by_dist.get(_normalise(re.split(r"[\s<>=!~;\[(@]", requirement, maxsplit=1)[0]))
             if local is not None and local not in seen:
                 seen.add(local)
