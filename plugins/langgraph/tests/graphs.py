@@ -90,5 +90,6 @@ loop = StateGraph(Count)
 loop.add_node("again", again)
 loop.add_edge(START, "again")
 loop.add_edge("again", "again")
+bounded_loop = loop.compile().with_config(recursion_limit=25)
 
 not_a_graph = {"nodes": []}

@@ -84,9 +84,11 @@ async def test_a_node_that_raises_fails_the_run_naming_the_node(host, store):
 
 async def test_the_recursion_limit_is_a_clear_failure(host, store):
     async with Engine.open(store, host=host) as engine:
-        run = await engine.run(await engine.load("graphs:loop", format="langgraph"), {"n": 0, "trail": []})
+        run = await engine.run(await engine.load("graphs:bounded_loop", format="langgraph"), {"n": 0, "trail": []})
+        history = await engine.history(run.id)
     assert run.status is RunStatus.FAILED and run.error.code == "recursion_limit"
-    assert "graphs:loop hit its recursion limit of 25" in run.error.message
+    assert "graphs:bounded_loop hit its recursion limit: Recursion limit of 25 reached" in run.error.message
+    assert len([e for e in history if e.type == "step.substep"]) == 25
 
 
 @pytest.mark.parametrize(
@@ -121,3 +123,9 @@ async def test_checkpoints_live_in_sql_storage_next_to_the_run(host, tmp_path: P
     assert done.status is RunStatus.COMPLETED and done.outputs["verdict"] == "send"
     assert [doc_id for doc_id, _ in threads] == [f"{run.id}|"]
     assert len(checkpoints) >= 4 and all(doc_id.startswith(f"{run.id}||") for doc_id, _ in checkpoints)
+
+
+async def test_a_run_limit_stops_an_endless_graph(host, store):
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(await engine.load("graphs:loop", format="langgraph"), {"n": 0, "trail": []}, limits=Limits(max_steps=50))
+    assert run.status is RunStatus.FAILED and run.error.code == "limit_exceeded"

@@ -31,6 +31,8 @@ class Found:
     builder: Any
     kind: str
     code_hash: str
+    #: the run configuration a compiled graph carries (``graph.with_config(recursion_limit=…)``)
+    config: Any = attrs.field(factory=dict)
 
 
 def find_graph(reference: str, *, base: Path | None = None) -> Found:
@@ -129,7 +131,7 @@ def _graph_of(obj: Any, reference: str, code_hash: str) -> Found:
             raise RoutineError(f"calling {reference} to make the graph failed: {type(exc).__name__}: {exc}", source=reference) from None
         kind = "factory"
     if isinstance(obj, CompiledStateGraph):
-        return Found(reference, obj.builder, "compiled" if kind == "builder" else kind, code_hash)
+        return Found(reference, obj.builder, "compiled" if kind == "builder" else kind, code_hash, dict(obj.config or {}))
     if isinstance(obj, StateGraph):
         return Found(reference, obj, kind, code_hash)
     raise RoutineError(

@@ -131,11 +131,10 @@ class LangGraphNavigator(Navigator):
 
         found = graph.data["found"]
         compiled = self._compile(found, ctx)
-        config: dict[str, Any] = {
-            "configurable": {"thread_id": ctx.run_id},
-            "recursion_limit": int(ctx.step.config.get("recursion_limit", 25)),
-            "callbacks": [_usage_handler(ctx)],
-        }
+        config: dict[str, Any] = {"configurable": {"thread_id": ctx.run_id}, "callbacks": [_usage_handler(ctx)]}
+        # LangGraph's own default recursion limit, unless the compiled graph carries one.
+        if "recursion_limit" in found.config:
+            config["recursion_limit"] = int(found.config["recursion_limit"])
         resume = token.data.get("resume", _NO_RESUME)
         if resume is not _NO_RESUME:
             payload: Any = Command(resume=resume)
@@ -153,8 +152,7 @@ class LangGraphNavigator(Navigator):
         except (StepStopped, SafetyDenied, ApprovalRequired):
             raise
         except GraphRecursionError as exc:
-            limit = config["recursion_limit"]
-            return Outcome.failure("recursion_limit", f"graph {found.reference} hit its recursion limit of {limit} steps: {exc}", element=STEP)
+            return Outcome.failure("recursion_limit", f"graph {found.reference} hit its recursion limit: {exc}", element=STEP)
         except Exception as exc:  # the graph's own code raised: the step fails, naming the node
             node = running.failed or "?"
             return Outcome(
