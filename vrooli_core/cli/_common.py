@@ -134,6 +134,21 @@ def with_engine(fn: Callable[[Engine], Awaitable[T]], *, hint: bool = False, pro
     return anyio.run(main)
 
 
+def routine_source(ref: str, fmt: str | None) -> Any:
+    """The routine a command names: a file, else (a single line that is no file) a reference a
+    navigator reads as text, such as a LangGraph ``module:graph`` (``--format``, or the navigator
+    that claims it)."""
+    from vrooli_core.engine import read_source
+    from vrooli_core.model import RoutineSource
+
+    path = Path(ref)
+    if path.is_file():
+        return read_source(path, fmt)
+    if "\n" in ref or path.suffix in (".bpmn", ".toml", ".json", ".xml", ".yaml", ".yml", ".py"):
+        raise click.BadParameter(f"file {ref!r} does not exist", param_hint="'FILE'")
+    return RoutineSource(ref, None, fmt)
+
+
 def hint_if_memory() -> None:
     """Say on stderr that a memory:// store forgets everything when the command ends."""
     if get_state().store_url().startswith("memory:"):

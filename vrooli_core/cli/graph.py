@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE|REFERENCE")
 @click.option(
     "--format", "fmt", metavar="NAME", help="The navigator to read FILE with (default: the one that claims it)."
 )
@@ -31,15 +31,16 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the picture to this file instead of stdout (a name ending in .svg means --svg).",
 )
-def graph(file: Path, fmt: str | None, kind: str | None, output: Path | None) -> None:
-    """Draw the routine in FILE: Mermaid text on stdout, or SVG with --svg.
+def graph(file: str, fmt: str | None, kind: str | None, output: Path | None) -> None:
+    """Draw the routine in FILE (or named by REFERENCE, such as a LangGraph ``module:graph``):
+    Mermaid text on stdout, or SVG with --svg.
 
     A file that does not load for running is still drawn when its navigator can read it leniently
     (a BPMN model with unsupported elements, say); the reason it cannot run is printed as a warning.
     """
-    from vrooli_core.engine import read_source
+    from vrooli_core.cli._common import routine_source
 
-    source = read_source(file, fmt)
+    source = routine_source(file, fmt)
     navigator = _navigator(source)
     emit(draw(navigator, source), kind, output)
 
@@ -111,7 +112,7 @@ def _navigator(source: RoutineSource) -> Navigator:
             return navigator
     installed = ", ".join(f"{name} ({', '.join(cls.suffixes) or 'by content'})" for name, cls in navigators.items())
     raise CliError(
-        f"no installed navigator reads {source.path} (installed: {installed or 'none'}); "
+        f"no installed navigator reads {source.path or source.text!r} (installed: {installed or 'none'}); "
         "install the plugin for its format (e.g. vrooli-bpmn for .bpmn files) or pass --format"
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE|REFERENCE")
 @click.option(
     "--input",
     "-i",
@@ -46,20 +45,23 @@ if TYPE_CHECKING:
 @store_option
 @json_option
 def run(
-    file: Path, pairs: tuple[str, ...], inputs_json: str | None, fmt: str | None, max_steps: int | None, as_json: bool
+    file: str, pairs: tuple[str, ...], inputs_json: str | None, fmt: str | None, max_steps: int | None, as_json: bool
 ) -> None:
-    """Run the routine in FILE until it completes, fails, or waits (for a human task, a message, a
-    timer, ...), then print its status, outputs and open tasks.
+    """Run the routine in FILE (or named by REFERENCE, such as a LangGraph ``module:graph``) until it
+    completes, fails, or waits (for a human task, a message, a timer, ...), then print its status,
+    outputs and open tasks.
 
     Exits 1 when the run fails or is cancelled; a run waiting for a task is a success.
     """
+    from vrooli_core.cli._common import routine_source
     from vrooli_core.model import Limits
 
     inputs = _inputs(pairs, inputs_json)
     limits = Limits(max_steps=max_steps)
+    source = routine_source(file, fmt)
 
     async def go(engine: Engine) -> tuple[Run, list[Wait]]:
-        routine = await engine.load(file, format=fmt)
+        routine = await engine.load(source)
         result = await engine.run(routine, inputs, limits=limits)
         return result, await engine.tasks(run_id=result.id)
 

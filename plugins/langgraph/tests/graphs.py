@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -93,3 +93,23 @@ loop.add_edge("again", "again")
 bounded_loop = loop.compile().with_config(recursion_limit=25)
 
 not_a_graph = {"nodes": []}
+
+
+def route_known(state: Count) -> Literal["s1", "s2"]:
+    return "s1"
+
+
+def route_unknown(state: Count) -> str:
+    return "s2"
+
+
+routed = StateGraph(Count)
+routed.add_node("pick", step("pick"))
+routed.add_node("s1", step("s1"))
+routed.add_node("s2", step("s2"))
+routed.add_node("last", step("last"))
+routed.add_edge(START, "pick")
+routed.add_conditional_edges("pick", route_known)
+routed.add_conditional_edges("s1", route_unknown)
+routed.add_edge(["s1", "s2"], "last")
+routed.add_edge("last", END)

@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,10 +47,12 @@ from vrooli_core.model import (
     WaitSpec,
     goto,
 )
+from vrooli_core.picture import Picture, PictureEdge, PictureNode
 
 __all__ = ["STEP", "LangGraphNavigator", "idempotency_key"]
 
 STEP = "graph"
+_REFERENCE = re.compile(r"^[\w./\\-]+:[\w.]+$")
 INTERRUPT = "interrupt"
 _NO_RESUME = "__vrooli_no_resume__"
 
@@ -80,6 +83,19 @@ class LangGraphNavigator(Navigator):
 
     def __init__(self) -> None:
         self._compiled: dict[tuple[int, int], Any] = {}
+
+    def accepts(self, source: RoutineSource) -> bool:
+        """A ``langgraph.json`` file, or a reference given as text (``module:attribute``,
+        ``path/file.py:attribute``) with no file behind it."""
+        if source.path:
+            return source.path.endswith("langgraph.json")
+        return _REFERENCE.match(source.text.strip()) is not None
+
+    def picture(self, graph: Graph) -> Picture:
+        """The graph's declared structure: nodes, edges, joins, routes with a path map (or a
+        ``Literal`` return annotation) and ``Command`` destinations. A router with neither cannot be
+        drawn faithfully: a warning names its node."""
+        return _picture(graph.data["found"])
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -247,6 +263,38 @@ def _usage_handler(ctx: Any) -> Any:
                         await ctx.charge(usage, what="model", detail={"source": "langchain"})
 
     return Usage_()
+
+
+def _picture(found: Any) -> Picture:
+    from langgraph.graph import END, START
+
+    builder = found.builder
+    nodes = [PictureNode(START, "start", "start")]
+    nodes += [PictureNode(name, name, "task") for name in builder.nodes]
+    nodes.append(PictureNode(END, "end", "end"))
+    edges: list[PictureEdge] = []
+    warnings: list[str] = []
+
+    def edge(source: str, target: str, label: str = "") -> None:
+        edges.append(PictureEdge(f"e{len(edges) + 1}", source, target, label))
+
+    for source, target in sorted(builder.edges):
+        edge(source, target)
+    for sources, target in sorted(builder.waiting_edges):
+        for source in sources:
+            edge(source, target, "join")
+    for source, branches in builder.branches.items():
+        for name, branch in branches.items():
+            if branch.ends is None:
+                warnings.append(f"node {source!r} routes with {name!r}, which has no path map nor Literal return annotation: its targets are not drawn")
+                continue
+            for label, target in branch.ends.items():
+                edge(source, target, str(label) if label != target else name)
+    for name, spec in builder.nodes.items():
+        ends = spec.ends or ()
+        for target in ends.values() if isinstance(ends, dict) else ends:
+            edge(name, target, "command")
+    return Picture(tuple(nodes), tuple(edges), title=found.reference, warnings=tuple(warnings))
 
 
 def _routine_id(source: RoutineSource) -> str:
