@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextvars
 import copy
 import dataclasses
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -114,7 +113,9 @@ class LangGraphNavigator(Navigator):
         routine = RoutineDef(
             id=routine_id,
             format=self.name,
-            content_hash=hashlib.sha256((source.text + found.code_hash).encode()).hexdigest(),
+            content_hash=source.content_hash,
+            # The code behind a reference changes without the reference: the version names the code.
+            version=found.code_hash[:12],
             name=routine_id,
             description=f"LangGraph graph {found.reference} ({found.kind})",
             inputs=schema,
