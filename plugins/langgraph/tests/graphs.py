@@ -113,3 +113,31 @@ routed.add_conditional_edges("pick", route_known)
 routed.add_conditional_edges("s1", route_unknown)
 routed.add_edge(["s1", "s2"], "last")
 routed.add_edge("last", END)
+
+
+class Chat(TypedDict):
+    question: str
+    answer: str
+
+
+def chat_model():
+    from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+    from langchain_core.messages import AIMessage
+
+    usage = {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18}
+    return FakeMessagesListChatModel(responses=[AIMessage("first", usage_metadata=usage), AIMessage("second", usage_metadata=usage)])
+
+
+MODEL = chat_model()
+
+
+async def think(state: Chat) -> dict:
+    first = await MODEL.ainvoke(state["question"])
+    second = await MODEL.ainvoke(first.content)
+    return {"answer": f"{first.content} {second.content}"}
+
+
+chatting = StateGraph(Chat)
+chatting.add_node("think", think)
+chatting.add_edge(START, "think")
+chatting.add_edge("think", END)

@@ -129,3 +129,14 @@ async def test_a_run_limit_stops_an_endless_graph(host, store):
     async with Engine.open(store, host=host) as engine:
         run = await engine.run(await engine.load("graphs:loop", format="langgraph"), {"n": 0, "trail": []}, limits=Limits(max_steps=50))
     assert run.status is RunStatus.FAILED and run.error.code == "limit_exceeded"
+
+
+async def test_model_usage_reported_by_langchain_is_charged_to_the_run(host, store):
+    graphs.MODEL.i = 0  # the fake model answers its list from the start
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(await engine.load("graphs:chatting", format="langgraph"), {"question": "hi", "answer": ""})
+        history = await engine.history(run.id)
+    assert run.status is RunStatus.COMPLETED and run.outputs["answer"] == "first second"
+    assert (run.usage.input_tokens, run.usage.output_tokens, run.usage.model_calls) == (22, 14, 2)
+    charges = [e.payload for e in history if e.type == "usage.charged"]
+    assert len(charges) == 2 and charges[0].detail == {"source": "langchain"}
