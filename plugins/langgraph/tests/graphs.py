@@ -141,3 +141,40 @@ chatting = StateGraph(Chat)
 chatting.add_node("think", think)
 chatting.add_edge(START, "think")
 chatting.add_edge("think", END)
+
+
+EFFECTS: dict[str, int] = {}
+
+
+def send_then_ask(state: Review) -> dict:
+    from vrooli_langgraph.navigator import idempotency_key
+
+    key = idempotency_key()
+    if key not in EFFECTS:  # the side effect before the interrupt is made once, though the node runs twice
+        EFFECTS[key] = 0
+    EFFECTS[key] += 1
+    answer = interrupt("Was the draft received?")
+    return {"verdict": str(answer)}
+
+
+guarded = StateGraph(Review)
+guarded.add_node("send", send_then_ask)
+guarded.add_edge(START, "send")
+guarded.add_edge("send", END)
+
+
+async def slow(state: Count) -> dict:
+    import anyio
+
+    CALLS.append("slow:start")
+    await anyio.sleep(5)
+    CALLS.append("slow:end")
+    return {"n": state["n"] + 1}
+
+
+slow_chain = StateGraph(Count)
+slow_chain.add_node("slow", slow)
+slow_chain.add_node("after", step("after"))
+slow_chain.add_edge(START, "slow")
+slow_chain.add_edge("slow", "after")
+slow_chain.add_edge("after", END)

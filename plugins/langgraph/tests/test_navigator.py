@@ -140,3 +140,29 @@ async def test_model_usage_reported_by_langchain_is_charged_to_the_run(host, sto
     assert (run.usage.input_tokens, run.usage.output_tokens, run.usage.model_calls) == (22, 14, 2)
     charges = [e.payload for e in history if e.type == "usage.charged"]
     assert len(charges) == 2 and charges[0].detail == {"source": "langchain"}
+
+
+async def test_the_idempotency_key_is_the_same_when_the_interrupted_node_runs_again(host, store):
+    graphs.EFFECTS.clear()
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(await engine.load("graphs:guarded", format="langgraph"), {"draft": "d", "verdict": ""})
+        [task] = await engine.tasks(run.id)
+        done = await engine.complete_task(task.id, "yes")
+    assert done.status is RunStatus.COMPLETED and done.outputs["verdict"] == "yes"
+    [(key, runs)] = graphs.EFFECTS.items()
+    assert runs == 2 and key.startswith(f"{run.id}:send:")  # one key for both runs of the node: the effect is made once
+
+
+async def test_cancelling_a_run_stops_the_graph_and_no_node_starts_after(host, store):
+    import anyio
+
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.start(await engine.load("graphs:slow_chain", format="langgraph"), {"n": 0, "trail": []})
+        with anyio.fail_after(5):
+            while "slow:start" not in graphs.CALLS:
+                await anyio.sleep(0.01)
+        cancelled = await engine.cancel(run.id, "not needed")
+        await anyio.sleep(0.1)
+        final = await engine.get_run(run.id)
+    assert cancelled.status is RunStatus.CANCELLED and final.status is RunStatus.CANCELLED
+    assert graphs.CALLS == ["slow:start"]  # the slow node was cut off; "after" never started

@@ -9,7 +9,7 @@ semantics, and a checkpointer over vrooli's storage keyed by the run id.
   ``interrupt``, the interrupt's value in its form). Completing the task runs the graph again with
   ``Command(resume=answer)``, from its checkpoint. As in LangGraph, the interrupted node runs again
   from its start: code before ``interrupt()`` runs twice; a side effect there can use
-  ``vrooli_langgraph.idempotency_key()`` (the step's key, the same for both runs).
+  ``idempotency_key()`` (the same for both runs of the node).
 - Model usage reported by LangChain (``usage_metadata`` of chat model results) is charged to the run
   as it happens, so token and credit limits stop a graph between its model calls.
 - Re-executing the step after a crash continues from the graph's last checkpoint.
@@ -69,9 +69,13 @@ _CURRENT: contextvars.ContextVar[_Running] = contextvars.ContextVar("vrooli_lang
 
 
 def idempotency_key() -> str:
-    """The idempotency key of the step running the graph (inside a node): the same when a node runs
-    again after an interrupt or a crash, so a side effect can be made once."""
-    return str(_CURRENT.get().ctx.idempotency_key)
+    """Inside a node: a key for this execution of the node — the run, the node and LangGraph's task
+    id — that is the same when the node runs again after an interrupt or a crash (LangGraph runs
+    the same pending task again), so a side effect can be made once."""
+    from langgraph.config import get_config
+
+    namespace = get_config().get("configurable", {}).get("checkpoint_ns", "")
+    return f"{_CURRENT.get().ctx.run_id}:{namespace}"
 
 
 class LangGraphNavigator(Navigator):
