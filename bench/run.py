@@ -252,6 +252,7 @@ def plan(quick: bool) -> list[Case | Derived]:
     cases += storage_plan(quick)
     cases += execution_plan(quick)
     cases += swarm_plan(quick)
+    cases += langgraph_plan(quick)
     return cases
 
 
@@ -571,8 +572,54 @@ def swarm_plan(quick: bool) -> list[Case | Derived]:
     ]
 
 
+def _ratio_check(key: str, limit: float) -> Check:
+    def check(m: dict[str, Any]) -> bool | None:
+        if m.get(key) is None:
+            return None
+        return bool(m.get("completed")) and m[key] <= limit
+
+    return check
+
+
+def langgraph_plan(quick: bool) -> list[Case | Derived]:
+    """The vrooli-langgraph group (``bench.langgraph_cases``): LangGraph graphs run as vrooli
+    routines against the same graphs run by LangGraph alone, in the same process, in memory and on
+    SQLite files (vrooli-sqlalchemy against LangGraph's ``AsyncSqliteSaver``)."""
+    module = "bench.langgraph_cases"
+    chain_n = 100 if quick else 1_000
+    chain_reps, chain_durable = (3, 1) if quick else (7, 3)
+    fan_reps, fan_durable = (3, 1) if quick else (10, 5)
+    target = "overhead ≤ 1.5x in-memory (vrooli memory:// / LangGraph InMemorySaver)"
+    sides = (
+        "sides: vrooli on memory:// and on a SQLite file; LangGraph alone without a checkpointer, with InMemorySaver "
+        "and AsyncSqliteSaver (default durability and durability='sync', as the navigator runs graphs)"
+    )
+    return [
+        Case(
+            f"lg-chain-{chain_n}",
+            "graph",
+            {"shape": "chain", "n": chain_n, "reps": chain_reps, "durable_reps": chain_durable},
+            target,
+            _ratio_check("overhead_ratio", 1.5),
+            module=module,
+            timeout=900,
+            note=f"a StateGraph of {chain_n:,} trivial sync nodes in a chain (each adds 1 to an int); {sides}",
+        ),
+        Case(
+            "lg-fanout-100",
+            "graph",
+            {"shape": "fanout", "n": 100, "reps": fan_reps, "durable_reps": fan_durable},
+            target,
+            _ratio_check("overhead_ratio", 1.5),
+            module=module,
+            timeout=600,
+            note=f"a start node, 100 branches by 100 edges, one join node waiting for all (operator.add counter); {sides}",
+        ),
+    ]
+
+
 #: Group names that are not a prefix of their cases' names.
-_GROUPS = {"execution": "exec"}
+_GROUPS = {"execution": "exec", "langgraph": "lg"}
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -756,7 +803,7 @@ def headline(record: dict[str, Any]) -> str:
     if record.get("unavailable"):
         return "unavailable" + (f": {str(m['reason'])[:70]}" if m.get("reason") else "")
     name = record["name"]
-    if name.startswith(("exec-", "swarm-")) and m.get("headline"):
+    if name.startswith(("exec-", "swarm-", "lg-")) and m.get("headline"):
         return str(m["headline"])
     if name.startswith("durable-"):
         return _durable_headline(name, m)

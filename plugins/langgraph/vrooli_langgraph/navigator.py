@@ -222,20 +222,31 @@ class LangGraphNavigator(Navigator):
 
 def _instrumented(builder: Any) -> Any:
     """A copy of ``builder`` whose nodes report to the run before and after they execute."""
-    from langchain_core.runnables import RunnableLambda
-
     copied = copy.copy(builder)
-    copied.nodes = {name: dataclasses.replace(spec, runnable=RunnableLambda(_reporting(name, spec.runnable), name=name)) for name, spec in builder.nodes.items()}
+    copied.nodes = {name: dataclasses.replace(spec, runnable=_wrapped(name, spec.runnable)) for name, spec in builder.nodes.items()}
     return copied
 
 
+def _wrapped(name: str, runnable: Any) -> Any:
+    """The reporting node as a runnable: LangGraph's own light wrapper when this LangGraph has it
+    (no tracing of its own: the node inside is traced as before), else LangChain's."""
+    node = _reporting(name, runnable)
+    try:
+        from langgraph._internal._runnable import RunnableCallable
+    except ImportError:  # another LangGraph layout
+        from langchain_core.runnables import RunnableLambda
+
+        return RunnableLambda(node, name=name)
+    return RunnableCallable(node, node, name=name, trace=False)  # (func too: its signature says what to inject)
+
+
 def _reporting(name: str, runnable: Any) -> Any:
-    async def node(state: Any, config: Any) -> Any:
+    async def node(state: Any, config) -> Any:  # type: ignore[no-untyped-def]  # (no annotation: LangGraph injects the config by it)
         from langgraph.errors import GraphBubbleUp
 
         running = _CURRENT.get()
         ctx = running.ctx
-        await ctx.services.substep(ctx, name, _plain(state))
+        await ctx.services.substep(ctx, name, state)  # the checks see the state as the node does
         try:
             result = await runnable.ainvoke(state, config)
         except GraphBubbleUp:  # an interrupt (or a parent command): not a failure
@@ -258,6 +269,12 @@ def _usage_handler(ctx: Any) -> Any:
 
     class Usage_(AsyncCallbackHandler):
         raise_error = True
+        # Only model results matter here: LangChain then skips this handler for every other run.
+        ignore_chain = True
+        ignore_agent = True
+        ignore_retriever = True
+        ignore_retry = True
+        ignore_custom_event = True
 
         async def on_llm_end(self, response: Any, **kwargs: Any) -> None:
             for generations in response.generations:

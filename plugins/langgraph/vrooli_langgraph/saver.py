@@ -5,9 +5,15 @@ Documents (any backend: memory, SQLite, PostgreSQL):
 
 ``langgraph.checkpoints``  ``<thread>|<ns>|<checkpoint id>``: the checkpoint and its metadata
                            (LangGraph's own serializer, base64), its parent
-``langgraph.writes``       the same key: the checkpoint's pending writes (tasks' outputs, errors,
-                           interrupts), which may arrive before the checkpoint itself is stored
-``langgraph.threads``      ``<thread>|<ns>``: the checkpoint ids of that thread, oldest first
+``langgraph.writes``       the same key: the ids of the tasks that wrote for that checkpoint
+``langgraph.task_writes``  ``<checkpoint key>|<task id>``: one task's pending writes (outputs,
+                           errors, interrupts), which may arrive before the checkpoint is stored
+``langgraph.threads``      ``<thread>|<ns>``: the thread's latest checkpoint id (the others are
+                           found through each checkpoint's parent)
+
+A checkpoint costs two document writes (the checkpoint, the thread's latest id) and one more per task
+that writes; nothing is read back while a graph runs (the saver remembers what it wrote), so the cost
+of a step does not grow with the run.
 
 Only the asynchronous methods are implemented (the navigator runs graphs with ``astream``); the
 synchronous ones raise, naming the asynchronous one to use.
@@ -33,10 +39,11 @@ from langgraph.checkpoint.base import (
 from vrooli_core.errors import NotFoundError
 from vrooli_core.storage.base import StorageBackend
 
-__all__ = ["CHECKPOINTS", "THREADS", "WRITES", "StorageSaver"]
+__all__ = ["CHECKPOINTS", "TASK_WRITES", "THREADS", "WRITES", "StorageSaver"]
 
 CHECKPOINTS = "langgraph.checkpoints"
 WRITES = "langgraph.writes"
+TASK_WRITES = "langgraph.task_writes"
 THREADS = "langgraph.threads"
 
 
@@ -47,6 +54,9 @@ class StorageSaver(BaseCheckpointSaver[int]):
         super().__init__()
         self.storage = storage
         self._locks: dict[str, anyio.Lock] = {}
+        #: what this saver wrote or read: the pending writes of a checkpoint, a thread's latest id
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._latest: dict[str, str] = {}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -54,15 +64,20 @@ class StorageSaver(BaseCheckpointSaver[int]):
         thread, ns = _thread(config)
         checkpoint_id = get_checkpoint_id(config)  # type: ignore[arg-type]
         if checkpoint_id is None:
-            ids = await self._ids(thread, ns)
-            if not ids:
+            # Read from storage, not remembered: another process may have moved the thread since
+            # (a graph starts or resumes here, so this is once per execution).
+            self._latest.pop(f"{thread}|{ns}", None)
+            checkpoint_id = await self._latest_id(thread, ns)
+            if checkpoint_id is None:
                 return None
-            checkpoint_id = ids[-1]
+        key = _key(thread, ns, checkpoint_id)
         try:
-            doc = await self.storage.get_doc(CHECKPOINTS, _key(thread, ns, checkpoint_id))
+            doc = await self.storage.get_doc(CHECKPOINTS, key)
         except NotFoundError:
             return None
-        return self._tuple(thread, ns, checkpoint_id, doc, await self._writes(_key(thread, ns, checkpoint_id)))
+        writes = await self._writes(key)
+        self._pending[key] = dict(writes)  # what later writes add to
+        return self._tuple(thread, ns, checkpoint_id, doc, writes)
 
     async def alist(  # type: ignore[override]
         self,
@@ -78,19 +93,21 @@ class StorageSaver(BaseCheckpointSaver[int]):
         wanted = get_checkpoint_id(config)  # type: ignore[arg-type]
         below = get_checkpoint_id(before) if before else None  # type: ignore[arg-type]
         count = 0
-        for checkpoint_id in reversed(await self._ids(thread, ns)):
-            if wanted is not None and checkpoint_id != wanted:
-                continue
-            if below is not None and checkpoint_id >= below:
-                continue
+        checkpoint_id = await self._latest_id(thread, ns)
+        while checkpoint_id is not None:  # the latest checkpoint's lineage, newest first
             key = _key(thread, ns, checkpoint_id)
-            found = self._tuple(thread, ns, checkpoint_id, await self.storage.get_doc(CHECKPOINTS, key), await self._writes(key))
-            if filter and any(found.metadata.get(k) != v for k, v in filter.items()):
-                continue
-            yield found
-            count += 1
-            if limit is not None and count >= limit:
+            try:
+                doc = await self.storage.get_doc(CHECKPOINTS, key)
+            except NotFoundError:
                 return
+            if (wanted is None or checkpoint_id == wanted) and (below is None or checkpoint_id < below):
+                found = self._tuple(thread, ns, checkpoint_id, doc, await self._writes(key))
+                if not filter or all(found.metadata.get(k) == v for k, v in filter.items()):
+                    yield found
+                    count += 1
+                    if limit is not None and count >= limit:
+                        return
+            checkpoint_id = doc.get("parent")
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -105,11 +122,10 @@ class StorageSaver(BaseCheckpointSaver[int]):
             "parent": parent,
         }
         await self.storage.put_doc(CHECKPOINTS, _key(thread, ns, checkpoint["id"]), doc)
-        ids = await self._ids(thread, ns)
-        if checkpoint["id"] not in ids:
-            ids.append(checkpoint["id"])
-            ids.sort()
-            await self.storage.put_doc(THREADS, f"{thread}|{ns}", {"ids": ids})
+        latest = await self._latest_id(thread, ns)
+        if latest is None or checkpoint["id"] > latest:  # checkpoint ids grow with time (uuid6)
+            await self.storage.put_doc(THREADS, f"{thread}|{ns}", {"latest": checkpoint["id"]})
+            self._latest[f"{thread}|{ns}"] = checkpoint["id"]
         return {"configurable": {"thread_id": thread, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
     async def aput_writes(  # type: ignore[override]
@@ -118,26 +134,49 @@ class StorageSaver(BaseCheckpointSaver[int]):
         thread, ns = _thread(config)
         key = _key(thread, ns, config["configurable"]["checkpoint_id"])
         lock = self._locks.setdefault(key, anyio.Lock())
-        async with lock:  # parallel tasks of one step write to the same document
-            stored = await self._writes(key)
+        async with lock:  # parallel tasks of one step add to the same index
+            known = self._pending.get(key)
+            if known is None:
+                known = self._pending[key] = await self._writes(key)
+            slots = {slot: w for slot, w in known.items() if w["task"] == task_id}
             for i, (channel, value) in enumerate(writes):
                 idx = WRITES_IDX_MAP.get(channel, i)
                 slot = f"{task_id}:{idx}"
-                if idx >= 0 and slot in stored:
+                if idx >= 0 and slot in slots:
                     continue  # a write already recorded is not replaced (a task re-run after a crash)
-                stored[slot] = {"task": task_id, "channel": channel, "value": _pack(self.serde.dumps_typed(value)), "path": task_path, "idx": idx}
-            await self.storage.put_doc(WRITES, key, {"writes": stored})
+                slots[slot] = {"task": task_id, "channel": channel, "value": _pack(self.serde.dumps_typed(value)), "path": task_path, "idx": idx}
+            new_task = not any(w["task"] == task_id for w in known.values())
+            await self.storage.put_doc(TASK_WRITES, f"{key}|{task_id}", {"writes": slots})
+            known.update(slots)
+            if new_task:
+                tasks = sorted({w["task"] for w in known.values()})
+                await self.storage.put_doc(WRITES, key, {"tasks": tasks})
         if not lock.locked():
             self._locks.pop(key, None)
+        if len(self._pending) > 64:  # only the latest checkpoints take writes
+            for old in list(self._pending)[:-32]:
+                del self._pending[old]
 
     async def adelete_thread(self, thread_id: str) -> None:
         for doc_id, doc in await self.storage.list_docs(THREADS):
             thread, _, ns = doc_id.partition("|")
-            if thread == thread_id:
-                for checkpoint_id in doc.get("ids", []):
-                    await self.storage.delete_doc(CHECKPOINTS, _key(thread, ns, checkpoint_id))
-                    await self.storage.delete_doc(WRITES, _key(thread, ns, checkpoint_id))
-                await self.storage.delete_doc(THREADS, doc_id)
+            if thread != thread_id:
+                continue
+            checkpoint_id = doc.get("latest")
+            while checkpoint_id is not None:
+                key = _key(thread, ns, checkpoint_id)
+                try:
+                    parent = (await self.storage.get_doc(CHECKPOINTS, key)).get("parent")
+                except NotFoundError:
+                    parent = None
+                for slot in await self._writes(key):
+                    await self.storage.delete_doc(TASK_WRITES, f"{key}|{slot.partition(':')[0]}")
+                await self.storage.delete_doc(CHECKPOINTS, key)
+                await self.storage.delete_doc(WRITES, key)
+                self._pending.pop(key, None)
+                checkpoint_id = parent
+            await self.storage.delete_doc(THREADS, doc_id)
+            self._latest.pop(doc_id, None)
 
     # -- the synchronous interface: not for graphs run by the navigator ---------------------------------
 
@@ -155,17 +194,31 @@ class StorageSaver(BaseCheckpointSaver[int]):
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    async def _ids(self, thread: str, ns: str) -> list[str]:
+    async def _latest_id(self, thread: str, ns: str) -> str | None:
+        key = f"{thread}|{ns}"
+        known = self._latest.get(key)
+        if known is not None:
+            return known
         try:
-            return list((await self.storage.get_doc(THREADS, f"{thread}|{ns}"))["ids"])
+            latest = str((await self.storage.get_doc(THREADS, key))["latest"])
         except NotFoundError:
-            return []
+            return None
+        self._latest[key] = latest
+        return latest
 
     async def _writes(self, key: str) -> dict[str, Any]:
+        """The pending writes of checkpoint ``key``, by slot (``<task id>:<index>``)."""
         try:
-            return dict((await self.storage.get_doc(WRITES, key))["writes"])
+            tasks = (await self.storage.get_doc(WRITES, key))["tasks"]
         except NotFoundError:
             return {}
+        found: dict[str, Any] = {}
+        for task_id in tasks:
+            try:
+                found.update((await self.storage.get_doc(TASK_WRITES, f"{key}|{task_id}"))["writes"])
+            except NotFoundError:
+                continue  # the index was written, the task's writes not yet (a crash between)
+        return found
 
     def _tuple(self, thread: str, ns: str, checkpoint_id: str, doc: Any, stored: dict[str, Any]) -> CheckpointTuple:
         writes = sorted(stored.values(), key=lambda w: (w["task"], w["idx"]))
