@@ -166,3 +166,25 @@ async def test_cancelling_a_run_stops_the_graph_and_no_node_starts_after(host, s
         final = await engine.get_run(run.id)
     assert cancelled.status is RunStatus.CANCELLED and final.status is RunStatus.CANCELLED
     assert graphs.CALLS == ["slow:start"]  # the slow node was cut off; "after" never started
+
+
+async def test_the_saver_lists_a_threads_checkpoints_newest_first_and_deletes_them(host, store):
+    from vrooli_langgraph.saver import CHECKPOINTS, TASK_WRITES, THREADS, WRITES, StorageSaver
+
+    async with Engine.open(store, host=host) as engine:
+        run = await engine.run(await engine.load("graphs:chain", format="langgraph"), {"n": 0, "trail": []})
+        saver = StorageSaver(engine.storage)  # a fresh saver: everything from storage
+        config = {"configurable": {"thread_id": run.id}}
+        listed = [t async for t in saver.alist(config)]
+        latest = await saver.aget_tuple(config)
+        two = [t async for t in saver.alist(config, limit=2)]
+        older = [t async for t in saver.alist(config, before=listed[0].config)]
+        await saver.adelete_thread(run.id)
+        left = {c: await engine.storage.list_docs(c) for c in (CHECKPOINTS, WRITES, TASK_WRITES, THREADS)}
+    ids = [t.config["configurable"]["checkpoint_id"] for t in listed]
+    assert len(ids) == 5 and ids == sorted(ids, reverse=True)  # input, s1, s2, s3, and the start
+    assert latest.config == listed[0].config and latest.checkpoint["channel_values"]["n"] == 3
+    assert [t.config for t in two] == [t.config for t in listed[:2]]
+    assert [t.config for t in older] == [t.config for t in listed[1:]]
+    assert listed[1].parent_config == listed[2].config
+    assert left == {c: [] for c in left}
