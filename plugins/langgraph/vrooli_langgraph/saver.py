@@ -47,6 +47,14 @@ TASK_WRITES = "langgraph.task_writes"
 THREADS = "langgraph.threads"
 
 
+class _Index:
+    """The task ids of a checkpoint's writes: stored (``saved``) and to store (``wanted``)."""
+
+    def __init__(self, saved: set[str]) -> None:
+        self.saved = saved
+        self.wanted = set(saved)
+
+
 class StorageSaver(BaseCheckpointSaver[int]):
     """Checkpoints of LangGraph graphs kept in ``storage`` (opened by its owner, the engine)."""
 
@@ -56,6 +64,7 @@ class StorageSaver(BaseCheckpointSaver[int]):
         self._locks: dict[str, anyio.Lock] = {}
         #: what this saver wrote or read: the pending writes of a checkpoint, a thread's latest id
         self._pending: dict[str, dict[str, Any]] = {}
+        self._indexes: dict[str, _Index] = {}
         self._latest: dict[str, str] = {}
 
     # -- reading ----------------------------------------------------------------------------------
@@ -77,6 +86,7 @@ class StorageSaver(BaseCheckpointSaver[int]):
             return None
         writes = await self._writes(key)
         self._pending[key] = dict(writes)  # what later writes add to
+        self._indexes.pop(key, None)
         return self._tuple(thread, ns, checkpoint_id, doc, writes)
 
     async def alist(  # type: ignore[override]
@@ -133,29 +143,36 @@ class StorageSaver(BaseCheckpointSaver[int]):
     ) -> None:
         thread, ns = _thread(config)
         key = _key(thread, ns, config["configurable"]["checkpoint_id"])
-        lock = self._locks.setdefault(key, anyio.Lock())
-        async with lock:  # parallel tasks of one step add to the same index
-            known = self._pending.get(key)
-            if known is None:
-                known = self._pending[key] = await self._writes(key)
-            slots = {slot: w for slot, w in known.items() if w["task"] == task_id}
-            for i, (channel, value) in enumerate(writes):
-                idx = WRITES_IDX_MAP.get(channel, i)
-                slot = f"{task_id}:{idx}"
-                if idx >= 0 and slot in slots:
-                    continue  # a write already recorded is not replaced (a task re-run after a crash)
-                slots[slot] = {"task": task_id, "channel": channel, "value": _pack(self.serde.dumps_typed(value)), "path": task_path, "idx": idx}
-            new_task = not any(w["task"] == task_id for w in known.values())
-            await self.storage.put_doc(TASK_WRITES, f"{key}|{task_id}", {"writes": slots})
-            known.update(slots)
-            if new_task:
-                tasks = sorted({w["task"] for w in known.values()})
-                await self.storage.put_doc(WRITES, key, {"tasks": tasks})
-        if not lock.locked():
-            self._locks.pop(key, None)
+        known = self._pending.get(key)
+        if known is None:
+            loaded = await self._writes(key)
+            known = self._pending.setdefault(key, loaded)  # (another task may have loaded it meanwhile)
+        slots = {slot: w for slot, w in known.items() if w["task"] == task_id}
+        for i, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, i)
+            slot = f"{task_id}:{idx}"
+            if idx >= 0 and slot in slots:
+                continue  # a write already recorded is not replaced (a task re-run after a crash)
+            slots[slot] = {"task": task_id, "channel": channel, "value": _pack(self.serde.dumps_typed(value)), "path": task_path, "idx": idx}
+        await self.storage.put_doc(TASK_WRITES, f"{key}|{task_id}", {"writes": slots})
+        known.update(slots)
+        # The index of the checkpoint's tasks: written once for every task that is waiting by then
+        # (parallel branches arrive together), and before any of them returns.
+        index = self._indexes.setdefault(key, _Index({w["task"] for w in known.values() if w["task"] != task_id}))
+        index.wanted.add(task_id)
+        if task_id not in index.saved:
+            lock = self._locks.setdefault(key, anyio.Lock())
+            async with lock:
+                if task_id not in index.saved:
+                    batch = set(index.wanted)
+                    await self.storage.put_doc(WRITES, key, {"tasks": sorted(batch | index.saved)})
+                    index.saved |= batch
+            if not lock.locked():
+                self._locks.pop(key, None)
         if len(self._pending) > 64:  # only the latest checkpoints take writes
             for old in list(self._pending)[:-32]:
                 del self._pending[old]
+                self._indexes.pop(old, None)
 
     async def adelete_thread(self, thread_id: str) -> None:
         for doc_id, doc in await self.storage.list_docs(THREADS):
