@@ -289,6 +289,7 @@ class SwarmRunner:
                     continue
                 # Every report already there is taken together: one save for all of them.
                 batch = [report, *_drain(receive)]
+                before = swarm
                 for report in batch:
                     if report is None:
                         continue  # a wake-up (a stop): seen at the top of the loop
@@ -306,7 +307,8 @@ class SwarmRunner:
                     else:
                         swarm = self._failed(swarm, task, report.run)
                         failed = failed or swarm.task(task.id)
-                await self._save(swarm)
+                if swarm is not before:
+                    await self._save(swarm)
                 if failed is None and self.criteria is not None and await _maybe(self.criteria(swarm)):
                     for scope in live.values():
                         scope.cancel()
@@ -500,25 +502,27 @@ class SwarmRunner:
         for the run first: a swarm resumed after a restart)."""
         with scope:
             assert task.run_id is not None
-            try:
-                if fresh:
-                    raise NotFoundError(task.run_id)
-                run = await self.engine.get_run(task.run_id)
-            except NotFoundError:
+            run = None if fresh else await self._stored_run(task.run_id)
+            if run is None:
                 routine, inputs, labels, compressed = self._task_work(swarm, team, task)
                 routine = await self._routine(routine)
                 if compressed:
                     self._publish(swarm, SwarmEvent(0, "context.compressed", self._now(), {"task": task.id, "cut": list(compressed)}))
                 limits = Limits(max_credits=task.credits) if task.credits is not None else None
                 run = await self.engine.run(routine, inputs, limits=limits, labels=labels, run_id=task.run_id)
-            else:
-                if not run.status.finished:
-                    # Left by an engine that stopped (a restart): move it here, from where it is.
-                    run = await self.engine.resume(run.id)
+            elif not run.status.finished:
+                # Left by an engine that stopped (a restart): move it here, from where it is.
+                run = await self.engine.resume(run.id)
             await send.send(_Report(task.id, task.generation, task.attempt, run))
             if run.status is RunStatus.WAITING and self.wait_for_people:
                 run = await self.engine.wait(run.id, finished=True)
                 await send.send(_Report(task.id, task.generation, task.attempt, run))
+
+    async def _stored_run(self, run_id: str) -> Run | None:
+        try:
+            return await self.engine.get_run(run_id)
+        except NotFoundError:
+            return None
 
     async def _routine(self, routine: Any) -> Any:
         """A routine id's latest version; a one-step routine's source loaded once per runner."""
