@@ -383,3 +383,33 @@ async def test_a_stop_asked_through_another_runner_is_carried_out_by_the_one_mov
     [swarm] = result
     assert swarm.status is SwarmStatus.CANCELLED and swarm.reason == "from another process"
     assert swarm.task("a").status is TaskStatus.CANCELLED
+
+
+async def test_a_stop_while_the_swarm_plans_ends_it_before_any_task_starts(host, store):
+    plan = {"tasks": [{"id": "a", "title": "Find", "capabilities": ["search"]}]}
+    asked = anyio.Event()
+    go_on = anyio.Event()
+
+    async def brain(ctx):
+        if ctx.step.config.get("output_schema") == PLAN_SCHEMA:
+            asked.set()
+            await go_on.wait()
+            return plan
+        return "never"
+
+    host.register(fake(brain).plugin(), "model")  # type: ignore[arg-type]
+    async with Engine.open(store, host=host) as engine:
+        swarms = runner(engine)
+        result: list[Any] = []
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+
+                async def go():
+                    result.append(await swarms.run(TEAM, "Find", agents=["ana"], swarm_id="swarm-early"))
+
+                tg.start_soon(go)
+                await asked.wait()
+                await swarms.stop("swarm-early", "too early")
+                go_on.set()
+    [swarm] = result
+    assert swarm.status is SwarmStatus.CANCELLED and swarm.reason == "too early" and swarm.rounds == 0

@@ -188,7 +188,9 @@ class SwarmRunner:
         if moving is not None:
             self._stop_reasons[swarm_id] = reason
             moving.set()
-            self._wakers[swarm_id].send_nowait(None)  # wakes the loop at once
+            waker = self._wakers.get(swarm_id)  # none while it plans: the loop sees the stop first
+            if waker is not None:
+                waker.send_nowait(None)  # wakes the loop at once
             return await self.store.get_swarm(swarm_id)
         swarm = await self.store.get_swarm(swarm_id)
         if swarm.status.finished or await self.store.mover(swarm_id, self._now()) is not None:
