@@ -245,3 +245,16 @@ async def test_token_locals_are_step_inputs_only(host, store):
         run = await engine.run(RoutineSource("", "x.each"), {"shared": 7})
     assert sorted(seen) == [("a", 7), ("b", 7)]
     assert "item" not in run.outputs
+
+
+async def test_the_tasks_of_a_run_can_include_those_of_its_child_runs(host, store):
+    child = flow('[steps.ask]\nkind = "human"\ntitle = "Inner question"\n', "inner")
+    parent = flow('[steps.call]\nkind = "subroutine"\nroutine = "inner"\n', "outer")
+    async with Engine.open(store, host=host) as engine:
+        await engine.load(child)
+        run = await engine.run(parent)
+        own = await engine.tasks(run.id)
+        waited_for = await engine.tasks(run.id, descendants=True)
+        [kid] = await engine.list_runs(parent_run_id=run.id)
+    assert run.status.value == "waiting" and own == []
+    assert [t.run_id for t in waited_for] == [kid.id] and waited_for[0].spec.name == "Inner question"

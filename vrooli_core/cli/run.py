@@ -63,7 +63,7 @@ def run(
     async def go(engine: Engine) -> tuple[Run, list[Wait]]:
         routine = await engine.load(source)
         result = await engine.run(routine, inputs, limits=limits)
-        return result, await engine.tasks(run_id=result.id)
+        return result, await engine.tasks(run_id=result.id, descendants=True)
 
     result, tasks = with_engine(go, progress=True)
     if as_json:

@@ -94,7 +94,7 @@ def show(run_ref: str, events: bool, as_graph: bool, svg: bool, output: Path | N
 
         run_id = await resolve_run(engine, run_ref)
         history = [event_dict(engine.converter, e) for e in await engine.history(run_id)] if events else None
-        return await engine.get_run(run_id), await engine.tasks(run_id=run_id), history
+        return await engine.get_run(run_id), await engine.tasks(run_id=run_id, descendants=True), history
 
     found, tasks, history = with_engine(go, hint=True)
     if as_json:
@@ -120,7 +120,7 @@ def resume(run_ref: str, as_json: bool) -> None:
     async def go(engine: Engine) -> tuple[Run, list[Wait]]:
         run_id = await resolve_run(engine, run_ref)
         result = await engine.resume(run_id)
-        return result, await engine.tasks(run_id=run_id)
+        return result, await engine.tasks(run_id=run_id, descendants=True)
 
     _report(*with_engine(go, hint=True, progress=True), as_json=as_json)
 
@@ -205,7 +205,7 @@ def fork(run_ref: str, at: int, pairs: tuple[str, ...], as_json: bool) -> None:
     async def go(engine: Engine) -> tuple[Run, list[Wait]]:
         run_id = await resolve_run(engine, run_ref)
         result = await engine.fork(run_id, at, variables=values)
-        return result, await engine.tasks(run_id=result.id)
+        return result, await engine.tasks(run_id=result.id, descendants=True)
 
     result, tasks = with_engine(go, hint=True, progress=True)
     if not as_json:

@@ -30,7 +30,7 @@ def tasks() -> None:
 
 
 @tasks.command("list")
-@click.option("--run", "run_ref", metavar="RUN", help="Only the tasks of this run.")
+@click.option("--run", "run_ref", metavar="RUN", help="Only the tasks of this run (and of its child runs: what it waits for).")
 @store_option
 @json_option
 def list_tasks(run_ref: str | None, as_json: bool) -> None:
@@ -38,7 +38,7 @@ def list_tasks(run_ref: str | None, as_json: bool) -> None:
 
     async def go(engine: Engine) -> list[Wait]:
         run_id = await resolve_run(engine, run_ref) if run_ref is not None else None
-        return await engine.tasks(run_id=run_id)
+        return await engine.tasks(run_id=run_id, descendants=True)
 
     found = with_engine(go, hint=True)
     from vrooli_core.cli._output import echo_json, print_tasks, task_dict
@@ -87,7 +87,7 @@ def complete(
         task = await resolve_task(engine, task_ref)
         answer = build_answer(task, fields, given, output_json is not None, choice, approve)
         result = await engine.complete_task(task.id, answer)
-        return result, await engine.tasks(run_id=result.id)
+        return result, await engine.tasks(run_id=result.id, descendants=True)
 
     result, open_tasks = with_engine(go, hint=True, progress=True)
     from vrooli_core.cli._output import echo_json, print_run, run_report

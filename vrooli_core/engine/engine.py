@@ -397,9 +397,21 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, RoutineTools, StartTriggers
     async def variables(self, run_id: str) -> dict[str, Any]:
         return dict((await self._runtime(run_id)).state.variables)
 
-    async def tasks(self, run_id: str | None = None) -> list[Wait]:
-        """Open human tasks (person tasks, approvals, path choices)."""
-        return await self.storage.find_waits(kinds=(WaitKind.HUMAN, WaitKind.CHOICE), run_id=run_id)
+    async def tasks(self, run_id: str | None = None, *, descendants: bool = False) -> list[Wait]:
+        """Open human tasks (person tasks, approvals, path choices), of ``run_id`` if given; with
+        ``descendants``, of its child runs too, at any depth (a subroutine's person task, or the
+        interrupt of a graph a call activity runs, is what its parent waits for)."""
+        kinds = (WaitKind.HUMAN, WaitKind.CHOICE)
+        if run_id is None or not descendants:
+            return await self.storage.find_waits(kinds=kinds, run_id=run_id)
+        live = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
+        found: list[Wait] = []
+        pending = [run_id]
+        while pending:  # breadth first: the parent's own tasks, then its children's
+            current = pending.pop(0)
+            found += await self.storage.find_waits(kinds=kinds, run_id=current)
+            pending += [child.id for child in await self.storage.list_runs(parent_run_id=current, status=live, limit=1_000_000)]
+        return found
 
     def subscribe(self, callback: Callable[[Event], None], *, run_id: str | None = None, types: Iterable[str] | None = None) -> Callable[[], None]:
         return self.bus.subscribe(callback, run_id=run_id, types=types)

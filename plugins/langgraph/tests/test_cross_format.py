@@ -50,6 +50,7 @@ async def test_bpmn_calls_langgraph_whose_interrupt_is_answered_from_the_cli(bot
         assert parent.status is RunStatus.WAITING
         [task] = await engine.tasks()
         [child] = await engine.list_runs(parent_run_id=parent.id)
+        assert await engine.tasks(parent.id, descendants=True) == [task]  # what the BPMN process waits for
     assert child.routine.format == "langgraph" and task.run_id == child.id
     assert task.spec.form["interrupt"]["question"] == "Send it?"
 
