@@ -188,3 +188,25 @@ async def test_the_saver_lists_a_threads_checkpoints_newest_first_and_deletes_th
     assert [t.config for t in older] == [t.config for t in listed[1:]]
     assert listed[1].parent_config == listed[2].config
     assert left == {c: [] for c in left}
+
+
+async def test_a_step_executed_again_after_its_answer_was_taken_goes_on_from_the_checkpoint(host, store):
+    """A crash after LangGraph took the person's answer, before the step's completion was recorded:
+    the step runs again with the same answer; the graph must not be answered twice."""
+    from vrooli_core.model import Token
+    from vrooli_core.testing.fakes import FakeStepServices, step_context
+
+    async with Engine.open(store, host=host) as engine:
+        routine = await engine.load("graphs:review", format="langgraph")
+        run = await engine.run(routine, {"draft": "t", "verdict": ""})
+        [task] = await engine.tasks(run.id)
+        done = await engine.complete_task(task.id, {"verdict": "send"})
+        graph = await engine.graph(routine.id, routine.version)
+        services = FakeStepServices()
+        services.storage = engine.storage  # type: ignore[attr-defined]  # the run's checkpoints
+        ctx = step_context(graph.steps["graph"], {}, services=services, run_id=run.id, graph=graph)
+        again = Token("t9", "graph", data={"resume": {"verdict": "send"}})
+        outcome = await engine.navigator("langgraph").execute(graph, None, again, ctx)
+    assert done.status is RunStatus.COMPLETED
+    assert outcome.status.value == "completed" and outcome.output == done.outputs
+    assert graphs.CALLS.count("ask:after") == 1  # not answered, nor run, a second time

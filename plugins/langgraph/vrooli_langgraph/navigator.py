@@ -158,7 +158,10 @@ class LangGraphNavigator(Navigator):
             config["recursion_limit"] = int(found.config["recursion_limit"])
         resume = token.data.get("resume", _NO_RESUME)
         if resume is not _NO_RESUME:
-            payload: Any = Command(resume=resume)
+            # Executed again after a crash, the answer may already have been taken: then go on
+            # from the checkpoint instead of answering an interrupt that is no longer there.
+            pending = getattr(await compiled.aget_state(config), "interrupts", ())
+            payload: Any = Command(resume=resume) if pending else None
         else:
             saved = await compiled.checkpointer.aget_tuple(config)
             # Executed again after a crash: go on from the last checkpoint, never from the start.
