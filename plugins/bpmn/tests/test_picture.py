@@ -301,3 +301,15 @@ async def test_a_runs_visits_include_the_gateways_and_events_it_passed(anyio_bac
         visited = BpmnNavigator().visits(graph, await engine.history(run.id))
     assert visited == {"s": 1, "g": 1, taken: 1, "m": 1, "e": 1}
     assert not_taken not in visited and "never" not in visited
+
+
+def test_diagram_coordinates_that_are_no_numbers_are_left_out_with_a_warning() -> None:
+    text = with_di(BODY, {**BOUNDS, "ok": ("wide", 93, 50, 50)}, {**WAYPOINTS, "f_yes": [(">380.0", 118), (430, 118)]})  # type: ignore[dict-item]
+    navigator = BpmnNavigator()
+    graph = navigator.load(source(text))
+    picture = navigator.picture(graph)
+    edges = {e.id: e for e in picture.edges}
+    assert edges["f_yes"].points == () and edges["f_no"].points == ((355, 93), (355, 40), (598, 40), (598, 100))
+    found = {w.element: w.message for w in graph.warnings}
+    assert "diagram coordinates of 'f_yes' are not numbers" in found.get("f_yes", ""), found
+    assert "diagram coordinates of 'ok' are not numbers" in found.get("ok", ""), found

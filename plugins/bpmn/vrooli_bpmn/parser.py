@@ -522,12 +522,22 @@ class Parser:
             if bounds is not None and shape.get("bpmnElement"):
                 try:
                     defs.shapes[shape.get("bpmnElement")] = tuple(float(bounds.get(k, 0)) for k in ("x", "y", "width", "height"))  # type: ignore[assignment]
-                except ValueError:
-                    continue
+                except ValueError as exc:
+                    self._bad_diagram(shape, exc)
         for edge in el.iter(f"{{{BPMNDI}}}BPMNEdge"):
-            points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.iter(f"{{{DI}}}waypoint")]
+            try:
+                points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.iter(f"{{{DI}}}waypoint")]
+            except ValueError as exc:
+                self._bad_diagram(edge, exc)
+                continue
             if edge.get("bpmnElement"):
                 defs.edges[edge.get("bpmnElement")] = points
+
+    def _bad_diagram(self, element: Any, exc: ValueError) -> None:
+        """Diagram coordinates that are no numbers: the element is drawn without them (they only
+        place it in a picture); a warning says so."""
+        target = element.get("bpmnElement") or element.get("id")
+        self.warnings.append(RoutineWarning(f"diagram coordinates of {target!r} are not numbers ({exc}): it is drawn without them", target, element.sourceline))
 
     # -- which process runs -----------------------------------------------------------------------
 
