@@ -398,7 +398,7 @@ class SwarmRunner:
                     attempts = exc.attempts
                     raise
                 finally:
-                    swarm = await self._charge_planning(swarm, [a.run_id for a in attempts])
+                    swarm = await self._charge_runs(swarm, [a.run_id for a in attempts])
                 plan, runs = result.plan, tuple(a.run_id for a in attempts)
             chooser_runs: list[str] = []
             try:
@@ -406,13 +406,13 @@ class SwarmRunner:
                     _needing_routines(plan), candidates, chooser=self._chooser(swarm, team, chooser_runs), excluded=excluded, done=done
                 )
             finally:
-                swarm = await self._charge_planning(swarm, chooser_runs)
+                swarm = await self._charge_runs(swarm, chooser_runs)
         except (PlanError, AssignmentError) as exc:
             tried = [attrs.asdict(a) for a in getattr(exc, "attempts", ())]
             swarm = self._log(swarm, "swarm.plan_rejected", reason=str(exc), code=exc.code, attempts=tried)
             return await self._finish(swarm, SwarmStatus.FAILED, f"no plan can run: {exc}")
         generation = swarm.replans
-        tasks = self._allocate(swarm, team, plan, assignments, generation, budget)
+        tasks = self._allocate(team, plan, assignments, generation, budget)
         swarm = attrs.evolve(swarm, plan=plan, tasks=(*swarm.tasks, *tasks))
         swarm = self._log(
             swarm,
@@ -444,8 +444,8 @@ class SwarmRunner:
             return False
         return True
 
-    async def _charge_planning(self, swarm: Swarm, run_ids: Iterable[str]) -> Swarm:
-        """Count what the planner's (or the chooser's) runs spent."""
+    async def _charge_runs(self, swarm: Swarm, run_ids: Iterable[str]) -> Swarm:
+        """Count what the swarm's own runs spent: the planner's, the chooser's."""
         spent = cost = 0.0
         for run_id in run_ids:
             usage = (await self.engine.get_run(run_id)).usage
@@ -453,7 +453,7 @@ class SwarmRunner:
         return attrs.evolve(swarm, spent=swarm.spent + spent, cost=swarm.cost + cost)
 
     def _allocate(
-        self, swarm: Swarm, team: Team, plan: Plan, assignments: list[Assignment], generation: int, budget: float | None
+        self, team: Team, plan: Plan, assignments: list[Assignment], generation: int, budget: float | None
     ) -> list[SwarmTask]:
         """Tasks with their share of the credits left. Agents' tasks share it in proportion to their
         estimates (a task without one weighs as much as the average estimated task; all equal when
