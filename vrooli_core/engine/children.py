@@ -20,6 +20,7 @@ from vrooli_core.model import (
     WaitKind,
     WaitSpec,
 )
+from vrooli_core.model.run import UNFINISHED
 
 if TYPE_CHECKING:
     from vrooli_core.engine.engine import Engine
@@ -93,8 +94,7 @@ class ChildRuns:
     async def _on_finished(self: Engine, rt: RunRuntime) -> None:
         st = rt.state
         if st.status in (RunStatus.CANCELLED, RunStatus.FAILED):
-            live = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
-            for child in await self.storage.list_runs(parent_run_id=st.run_id, status=live, limit=1_000_000):
+            for child in await self.storage.list_runs(parent_run_id=st.run_id, status=UNFINISHED, limit=1_000_000):
                 child_rt = await self._runtime(child.id, own=True)
                 if not child_rt.state.status.finished:
                     await self.cancel(child.id, f"parent run {st.run_id} {st.status}")

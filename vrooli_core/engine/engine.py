@@ -58,6 +58,7 @@ from vrooli_core.model import (
     WaitKind,
 )
 from vrooli_core.model.events import Decided, RunCancelled, RunCreated, RunFailed, RunPaused, RunResumed, VariablesSet
+from vrooli_core.model.run import UNFINISHED
 from vrooli_core.plugins import PluginHost, Registry
 from vrooli_core.serialization import make_converter
 from vrooli_core.storage.base import StorageBackend, StoredRoutine
@@ -404,13 +405,12 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, RoutineTools, StartTriggers
         kinds = (WaitKind.HUMAN, WaitKind.CHOICE)
         if run_id is None or not descendants:
             return await self.storage.find_waits(kinds=kinds, run_id=run_id)
-        live = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
         found: list[Wait] = []
         pending = [run_id]
         while pending:  # breadth first: the parent's own tasks, then its children's
             current = pending.pop(0)
             found += await self.storage.find_waits(kinds=kinds, run_id=current)
-            pending += [child.id for child in await self.storage.list_runs(parent_run_id=current, status=live, limit=1_000_000)]
+            pending += [child.id for child in await self.storage.list_runs(parent_run_id=current, status=UNFINISHED, limit=1_000_000)]
         return found
 
     def subscribe(self, callback: Callable[[Event], None], *, run_id: str | None = None, types: Iterable[str] | None = None) -> Callable[[], None]:
@@ -541,8 +541,7 @@ class Engine(RunMover, StepServicesMixin, ChildRuns, RoutineTools, StartTriggers
         if run_id is not None:
             targets = [run_id]
         else:
-            live = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
-            targets = [r.id for r in await self.storage.list_runs(status=live, labels=labels, limit=1_000_000)]
+            targets = [r.id for r in await self.storage.list_runs(status=UNFINISHED, labels=labels, limit=1_000_000)]
         stopped = []
         for rid in targets:
             rt = await self._runtime(rid, own=True)

@@ -28,6 +28,8 @@ class RunStatus(StrEnum):
 
 
 _FINISHED = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+#: The statuses of a run that has not finished (what ``list_runs(status=...)`` asks for live runs).
+UNFINISHED = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
 
 
 
