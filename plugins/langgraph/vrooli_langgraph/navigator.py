@@ -126,7 +126,7 @@ class LangGraphNavigator(Navigator):
             outputs={"type": "object", "properties": {f: {} for f in out_fields}} if out_fields else {},
         )
         step = StepDef(STEP, StepKind.DELEGATE, name=f"LangGraph {found.reference}")
-        return Graph(routine=routine, steps={STEP: step}, data={"found": found, "nodes": sorted(builder.nodes)})
+        return Graph(routine=routine, steps={STEP: step}, data={"found": found})
 
     # -- moving -------------------------------------------------------------------------------
 
